@@ -1,0 +1,1 @@
+"""The Qt (PySide6) front end. The only package that imports Qt."""

@@ -1,0 +1,60 @@
+"""Registry of ``mapiprobe decode`` kinds.
+
+Each codec module registers the kinds it can decode with :func:`decode_kind`. A decoder receives the
+raw bytes and a :class:`DecodeContext`; it returns the decoded structure (anything
+:func:`~mapiprobe.protocol.jsonview.to_jsonable` understands) and, as it goes, stores every completed
+stage in ``ctx.partial`` so that a fault deep inside a capture still shows everything decoded before it.
+The CLI is a thin front end over this table; it knows no wire format itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class DecodeContext:
+    """Options of one ``decode`` run and the partial result collected so far."""
+
+    columns: tuple[int, ...] | None = None
+    """Property tags of the rows that follow (``--columns``), when the structure needs them."""
+    request_type: str | None = None
+    """X-RequestType of a framed MAPI/HTTP body (``--request-type``)."""
+    partial: dict[str, Any] = field(default_factory=dict)
+    """Stages completed so far, in order; shown when a later stage fails."""
+
+
+Decoder = Callable[[bytes, DecodeContext], Any]
+
+
+@dataclass(frozen=True)
+class DecodeKind:
+    name: str
+    help: str
+    func: Decoder
+    needs_columns: bool = False
+
+
+_KINDS: dict[str, DecodeKind] = {}
+
+
+def decode_kind(name: str, help: str, *, needs_columns: bool = False) -> Callable[[Decoder], Decoder]:
+    """Decorator: register ``func`` as the decoder for ``mapiprobe decode NAME``."""
+
+    def wrap(func: Decoder) -> Decoder:
+        _KINDS[name] = DecodeKind(name, help, func, needs_columns)
+        return func
+
+    return wrap
+
+
+def kinds() -> dict[str, DecodeKind]:
+    """All registered kinds, after importing every codec module that registers some."""
+    from . import kinds as _all  # noqa: F401 - imported for its registrations
+
+    return dict(sorted(_KINDS.items()))
+
+
+__all__ = ["DecodeContext", "DecodeKind", "decode_kind", "kinds"]
