@@ -25,7 +25,12 @@ EXIT_BAD_INPUT = 2
 
 # Other command modules add their sub-commands through ``register(subparsers)``; listing them here keeps
 # this file free of their logic. A module that does not exist yet is skipped.
-_COMMAND_MODULES = ("mapiprobe.cli_autodiscover", "mapiprobe.cli_mailbox", "mapiprobe.cli_addressbook")
+_COMMAND_MODULES = (
+    "mapiprobe.cli_autodiscover",
+    "mapiprobe.cli_simulator",
+    "mapiprobe.cli_mailbox",
+    "mapiprobe.cli_addressbook",
+)
 
 _HEX_JUNK = re.compile(r"0x|[\s:,;\-_]|\\x", re.IGNORECASE)
 
