@@ -50,6 +50,37 @@ def decode_kind(name: str, help: str, *, needs_columns: bool = False) -> Callabl
     return wrap
 
 
+BodyDecoder = Callable[[bytes, DecodeContext], Any]
+_BODIES: dict[tuple[str, str], BodyDecoder] = {}
+
+
+def body_decoder(request_type: str, direction: str) -> Callable[[BodyDecoder], BodyDecoder]:
+    """Decorator: register the decoder of one MAPI/HTTP body.
+
+    ``request_type`` is the X-RequestType (``Connect``, ``Execute``, ``Bind``, ``QueryRows``...), compared
+    without regard to case; ``direction`` is ``"request"`` or ``"response"``. ``decode mapihttp-response
+    --request-type T`` looks the body decoder up here after it has removed the envelope.
+    """
+    if direction not in ("request", "response"):
+        raise ValueError(direction)
+
+    def wrap(func: BodyDecoder) -> BodyDecoder:
+        _BODIES[(request_type.lower(), direction)] = func
+        return func
+
+    return wrap
+
+
+def find_body_decoder(request_type: str, direction: str) -> BodyDecoder | None:
+    kinds()  # make sure every codec module has registered
+    return _BODIES.get((request_type.lower(), direction))
+
+
+def body_request_types(direction: str) -> list[str]:
+    kinds()
+    return sorted(rt for rt, d in _BODIES if d == direction)
+
+
 def kinds() -> dict[str, DecodeKind]:
     """All registered kinds, after importing every codec module that registers some."""
     from . import kinds as _all  # noqa: F401 - imported for its registrations
@@ -57,4 +88,12 @@ def kinds() -> dict[str, DecodeKind]:
     return dict(sorted(_KINDS.items()))
 
 
-__all__ = ["DecodeContext", "DecodeKind", "decode_kind", "kinds"]
+__all__ = [
+    "DecodeContext",
+    "DecodeKind",
+    "body_decoder",
+    "body_request_types",
+    "decode_kind",
+    "find_body_decoder",
+    "kinds",
+]
