@@ -1,0 +1,471 @@
+"""The one httpx client every endpoint uses: HTTP/1.1, keep-alive, timeouts always set, traced.
+
+:func:`make_client` builds it from :class:`ConnectionOptions` (what ``cli_common.py`` reads from the command
+line). Three things happen below httpx, in an httpcore network backend, so that everything above (SNI,
+certificate name checks, the ``Host`` header, connection pooling) keeps seeing the name from the URL:
+
+* ``--connect-to HOST:PORT:ADDR:PORT`` (curl's syntax) maps the (host, port) a connection is opened for to
+  another address and port;
+* names are resolved through :mod:`mapiprobe.transport.resolve` when ``--dns-server`` is given (otherwise
+  the operating system resolves them);
+* a TLS handshake that times out is told apart from a TCP connect that does.
+
+TLS is verified against the operating system's trust store (``truststore``) plus any ``--ca-cert`` file of
+this run; ``--insecure`` turns verification off (front ends must say so loudly: :data:`INSECURE_WARNING`).
+Proxies from the environment are not used (``trust_env=False``): a diagnostic run goes where it is told.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpcore
+import httpx
+import truststore
+
+from mapiprobe import __version__
+from mapiprobe.transport.errors import BackendNameNotResolved, NameNotResolved, TLSHandshakeTimeout, translate
+from mapiprobe.transport.resolve import Resolver, is_ip_literal, make_resolver
+from mapiprobe.transport.trace import Trace, TraceRecord, redact_headers
+
+USER_AGENT = f"mapiprobe/{__version__}"
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60)
+INSECURE_WARNING = (
+    "TLS certificate verification is OFF (--insecure): the server's identity is not checked, "
+    "and anyone on the network path could read or change this exchange, credentials included."
+)
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """How to reach servers: the network half of every command's options."""
+
+    connect_to: tuple[str, ...] = ()  # curl-style "HOST:PORT:ADDR:PORT"
+    ca_certs: tuple[Path, ...] = ()  # extra trusted CA certificates (PEM) for this run
+    insecure: bool = False
+    connect_timeout: float = 10
+    read_timeout: float = 30
+    dns_server: str | None = None  # "ADDR:PORT" for host and SRV lookups
+
+
+# -- --connect-to ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectTo:
+    """One curl ``--connect-to`` rule: connections for (host, port) go to (addr, addr_port).
+
+    An empty ``host`` or ``port`` matches any; an empty ``addr`` or ``addr_port`` keeps the original.
+    """
+
+    host: str
+    port: int | None
+    addr: str
+    addr_port: int | None
+
+    def matches(self, host: str, port: int) -> bool:
+        host_ok = not self.host or self.host.lower() == host.lower()
+        return host_ok and (self.port is None or self.port == port)
+
+    def apply(self, host: str, port: int) -> tuple[str, int]:
+        return (self.addr or host, self.addr_port if self.addr_port is not None else port)
+
+
+def _split_hostport_fields(text: str) -> list[str]:
+    fields: list[str] = []
+    cur = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "[":
+            end = text.find("]", i)
+            if end < 0:
+                raise ValueError(f"unbalanced '[' in --connect-to {text!r}")
+            cur += text[i + 1 : end]
+            i = end + 1
+            continue
+        if ch == ":":
+            fields.append(cur)
+            cur = ""
+        else:
+            cur += ch
+        i += 1
+    fields.append(cur)
+    return fields
+
+
+def _port(text: str, whole: str) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"bad port {text!r} in --connect-to {whole!r}")
+    return int(text)
+
+
+def parse_connect_to(text: str) -> ConnectTo:
+    """Parse ``HOST1:PORT1:HOST2:PORT2`` (IPv6 addresses in brackets), as curl does."""
+    fields = _split_hostport_fields(text.strip())
+    if len(fields) != 4:
+        raise ValueError(f"--connect-to needs HOST:PORT:ADDR:PORT, got {text!r}")
+    host, port, addr, addr_port = fields
+    return ConnectTo(host.strip(), _port(port, text), addr.strip(), _port(addr_port, text))
+
+
+# -- the network backend --------------------------------------------------------------------------------
+
+
+class _Stream(httpcore.NetworkStream):
+    """Delegates to the real stream; a TLS handshake timeout is raised as :class:`TLSHandshakeTimeout`."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        try:
+            return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+        except httpcore.ConnectTimeout as exc:
+            raise TLSHandshakeTimeout(f"TLS handshake with {server_hostname} timed out") from exc
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class MappedBackend(httpcore.NetworkBackend):
+    """httpcore's sync backend with ``--connect-to`` rules and a pluggable resolver in front of connect."""
+
+    def __init__(self, rules: Iterable[ConnectTo] = (), resolver: Resolver | None = None) -> None:
+        self.rules = tuple(rules)
+        self.resolver = resolver
+        self._inner = httpcore.SyncBackend()
+
+    def route(self, host: str, port: int) -> tuple[str, int]:
+        """Where a connection for (host, port) really goes (the first matching rule wins, as in curl)."""
+        for rule in self.rules:
+            if rule.matches(host, port):
+                return rule.apply(host, port)
+        return host, port
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        target, target_port = self.route(host, port)
+        if self.resolver is None or is_ip_literal(target):
+            addresses = [target.strip("[]")]
+        else:
+            try:
+                addresses = self.resolver.addresses(target)
+            except NameNotResolved as exc:
+                raise BackendNameNotResolved(exc.message, exc.host) from exc
+        options = list(socket_options or ())
+        failure: httpcore.ConnectError | None = None
+        for address in addresses:
+            try:
+                stream = self._inner.connect_tcp(address, target_port, timeout, local_address, options)
+            except httpcore.ConnectError as exc:  # try the next address; a timeout ends the attempt
+                failure = exc
+                continue
+            return _Stream(stream)
+        assert failure is not None
+        raise failure
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+# -- TLS ------------------------------------------------------------------------------------------------
+
+
+def make_ssl_context(options: ConnectionOptions) -> ssl.SSLContext:
+    """The OS trust store plus ``--ca-cert`` files; or no verification at all with ``--insecure``."""
+    if options.insecure:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    for path in options.ca_certs:
+        ctx.load_verify_locations(cafile=str(path))
+    return ctx
+
+
+# -- tracing --------------------------------------------------------------------------------------------
+
+
+def _header_bytes(headers: Iterable[tuple[bytes, bytes]]) -> int:
+    return sum(len(k) + len(v) + 4 for k, v in headers)
+
+
+class _Exchange:
+    """Collects httpcore trace events for one request and builds its :class:`TraceRecord`."""
+
+    def __init__(self, trace: Trace, request: httpx.Request) -> None:
+        self.trace = trace
+        self.request = request
+        self.seq = trace.next_seq()
+        self.t0 = time.perf_counter()
+        self.wall = time.time()
+        self.marks: dict[str, float] = {}
+        self.peer: str | None = None
+
+    def on_event(self, name: str, info: dict[str, Any]) -> None:
+        self.marks.setdefault(name, time.perf_counter())
+        if name == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            if isinstance(stream, httpcore.NetworkStream):
+                self.peer = _peer(stream)
+
+    def _span(self, start: str, end: str) -> float | None:
+        if start in self.marks and end in self.marks:
+            return (self.marks[end] - self.marks[start]) * 1000
+        return None
+
+    def finish(
+        self,
+        response: httpx.Response | None,
+        *,
+        received: int,
+        error: BaseException | None = None,
+    ) -> None:
+        req = self.request
+        end = time.perf_counter()
+        rec = TraceRecord(
+            seq=self.seq,
+            method=req.method,
+            url=_strip_userinfo(req.url),
+            started_at=self.wall,
+            request_headers=redact_headers(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers.raw
+            ),
+            request_bytes=_content_length(req),
+            request_header_bytes=_header_bytes(req.headers.raw),
+            connect_ms=self._span("connection.connect_tcp.started", "connection.connect_tcp.complete"),
+            tls_ms=self._span("connection.start_tls.started", "connection.start_tls.complete"),
+            first_byte_ms=(
+                (self.marks["http11.receive_response_headers.complete"] - self.t0) * 1000
+                if "http11.receive_response_headers.complete" in self.marks
+                else None
+            ),
+            total_ms=(end - self.t0) * 1000,
+            reused_connection="connection.connect_tcp.started" not in self.marks,
+            label=_str_ext(req, "mapiprobe.label"),
+            request_type=req.headers.get("X-RequestType"),
+            request_id=req.headers.get("X-RequestId"),
+            annotations=tuple(req.extensions.get("mapiprobe.annotations", ())),
+            peer_address=self.peer,
+        )
+        if response is not None:
+            stream = response.extensions.get("network_stream")
+            version, cipher = _tls_of(stream)
+            rec = replace(
+                rec,
+                status=response.status_code,
+                http_version=str(response.extensions.get("http_version", b"HTTP/1.1"), "ascii", "replace"),
+                response_headers=redact_headers(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw
+                ),
+                response_header_bytes=_header_bytes(response.headers.raw),
+                response_bytes=received,
+                tls_version=version,
+                tls_cipher=cipher,
+                peer_address=self.peer or (_peer(stream) if stream is not None else None),
+                response_code=response.headers.get("X-ResponseCode"),
+                outcome="ok",
+            )
+        if error is not None:
+            mapped = translate(error, str(rec.url))
+            rec = replace(
+                rec,
+                outcome=mapped.kind if mapped is not None else type(error).__name__,
+                error=mapped.message if mapped is not None else str(error),
+            )
+        self.trace.add(rec)
+
+
+def _str_ext(req: httpx.Request, key: str) -> str | None:
+    value = req.extensions.get(key)
+    return str(value) if value is not None else None
+
+
+def _content_length(req: httpx.Request) -> int:
+    value = req.headers.get("Content-Length")
+    if value and value.isdigit():
+        return int(value)
+    try:
+        return len(req.content)
+    except httpx.RequestNotRead:
+        return 0
+
+
+def _strip_userinfo(url: httpx.URL) -> str:
+    return str(url.copy_with(username=None, password=None)) if url.userinfo else str(url)
+
+
+def _peer(stream: Any) -> str | None:
+    try:
+        addr = stream.get_extra_info("server_addr")
+    except (OSError, AttributeError):
+        return None
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        host = str(addr[0])
+        return f"[{host}]:{addr[1]}" if ":" in host else f"{host}:{addr[1]}"
+    return None
+
+
+def _tls_of(stream: Any) -> tuple[str | None, str | None]:
+    if stream is None:
+        return None, None
+    try:
+        obj = stream.get_extra_info("ssl_object")
+    except (OSError, AttributeError):
+        return None, None
+    if obj is None:
+        return None, None
+    cipher = obj.cipher()
+    return obj.version(), (cipher[0] if cipher else None)
+
+
+class _CountingStream(httpx.SyncByteStream):
+    """Counts the body bytes as they are read and finishes the trace record when the body is closed."""
+
+    def __init__(self, inner: httpx.SyncByteStream, exchange: _Exchange) -> None:
+        self._inner = inner
+        self._exchange = exchange
+        self.response: httpx.Response | None = None
+        self._count = 0
+        self._error: BaseException | None = None
+        self._done = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._inner:
+                self._count += len(chunk)
+                yield chunk
+        except BaseException as exc:
+            self._error = exc
+            raise
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            if not self._done:
+                self._done = True
+                self._exchange.finish(self.response, received=self._count, error=self._error)
+
+
+class TracingTransport(httpx.HTTPTransport):
+    """httpx's transport on our network backend and TLS context, recording a :class:`TraceRecord` each."""
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext,
+        backend: httpcore.NetworkBackend,
+        trace: Trace | None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+    ) -> None:
+        super().__init__(verify=ssl_context, trust_env=False, http1=True, http2=False, limits=limits)
+        # httpx offers no public way to choose httpcore's network backend; the pool is rebuilt with ours,
+        # with the same settings httpx would have used.
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=backend,
+        )
+        self.trace = trace
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.trace is None:
+            return super().handle_request(request)
+        exchange = _Exchange(self.trace, request)
+        previous = request.extensions.get("trace")
+
+        def on_event(name: str, info: dict[str, Any]) -> None:
+            exchange.on_event(name, info)
+            if previous is not None:
+                previous(name, info)
+
+        request.extensions = {**request.extensions, "trace": on_event}
+        try:
+            response = super().handle_request(request)
+        except BaseException as exc:
+            exchange.finish(None, received=0, error=exc)
+            raise
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        counting = _CountingStream(response.stream, exchange)
+        wrapped = httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=counting,
+            extensions=response.extensions,
+        )
+        counting.response = wrapped
+        return wrapped
+
+
+def make_client(options: ConnectionOptions, *, trace: Trace | None = None) -> httpx.Client:
+    """An httpx.Client for ``options``; every request is recorded in ``trace`` when one is given.
+
+    Redirects are never followed automatically (the caller decides, MS-OXDISCO 3.1.5.4); the client carries
+    no credentials (pass ``auth=`` per request).
+    """
+    rules = tuple(parse_connect_to(rule) for rule in options.connect_to)
+    resolver = None
+    if options.dns_server:
+        resolver = make_resolver(options.dns_server, timeout=options.connect_timeout)
+    transport = TracingTransport(
+        ssl_context=make_ssl_context(options),
+        backend=MappedBackend(rules, resolver),
+        trace=trace,
+    )
+    timeout = httpx.Timeout(
+        connect=options.connect_timeout,
+        read=options.read_timeout,
+        write=options.read_timeout,
+        pool=options.connect_timeout,
+    )
+    return httpx.Client(
+        transport=transport,
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+__all__ = [
+    "INSECURE_WARNING",
+    "USER_AGENT",
+    "ConnectTo",
+    "ConnectionOptions",
+    "MappedBackend",
+    "TracingTransport",
+    "make_client",
+    "make_ssl_context",
+    "parse_connect_to",
+]
