@@ -2,3 +2,11 @@
 
 Reuses :mod:`mapiprobe.protocol` for every wire format; never imports session/, diagnostics/ or gui/.
 """
+
+from __future__ import annotations
+
+from .core import SCENARIOS, Simulator
+from .org import Organisation, SimUser, load_organisation
+from .web import ReceivedRequest
+
+__all__ = ["SCENARIOS", "Organisation", "ReceivedRequest", "SimUser", "Simulator", "load_organisation"]

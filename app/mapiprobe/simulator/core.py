@@ -1,0 +1,192 @@
+"""The :class:`Simulator`: one simulated Exchange organisation on loopback, with its scenarios.
+
+Listeners (all on 127.0.0.1): HTTPS for every virtual host (``contoso.test``, ``autodiscover.contoso.test``,
+``mail.contoso.test`` and the redirect target ``fabrikam.test`` with its hosts), plain HTTP for the
+unauthenticated redirect probe, UDP DNS for SRV/A lookups, and a black hole that accepts TCP and never
+answers. A client reaches the virtual hosts through curl-style ``--connect-to`` mappings
+(:attr:`Simulator.connect_to`) and trusts the simulator's own CA (:attr:`Simulator.ca_cert_path`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .autodiscover import AUTODISCOVER_PATH, AutodiscoverService
+from .net import BlackHole, DnsServer
+from .org import Organisation, SimUser, load_organisation
+from .tls import issue_server_cert, load_or_create_ca, server_context
+from .web import BasicAuth, Listener, ReceivedRequest, Response, Site
+
+SCENARIOS: dict[str, str] = {
+    "normal": "a healthy Exchange 2019-like organisation (mapiHttp when X-MapiHttpCapability is sent)",
+    "mapihttp-disabled": "MAPI over HTTP switched off org-wide: legacy blocks only, even with the header",
+    "ignores-header": "a non-Microsoft server: always mapiHttp plus legacy blocks, header or not",
+    "redirect-addr": "Autodiscover for contoso.test answers redirectAddr to <user>@fabrikam.test",
+    "redirect-url": "autodiscover.contoso.test answers redirectUrl to https://mail.contoso.test/autodiscover/…",
+    "redirect-loop": "autodiscover and mail hosts redirect (redirectUrl) to each other forever",
+    "unknown-user": "every Autodiscover request gets ErrorCode 500 (address not found)",
+    "html-login": "a reverse proxy answers HTTP 200 with an HTML login page instead of XML",
+    "slow": "Autodiscover answers only after slow_seconds",
+    "dead-root": "the root-domain candidate contoso.test:443 is a host that accepts TCP and never answers",
+}
+
+
+class Simulator:
+    """A simulated organisation. Use as a context manager, or call :meth:`start` and :meth:`stop`."""
+
+    def __init__(
+        self,
+        *,
+        scenario: str = "normal",
+        port: int = 0,
+        state_dir: Path | None = None,
+        slow_seconds: float = 3.0,
+        org_file: Path | None = None,
+    ) -> None:
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+        self.org: Organisation = load_organisation(org_file)
+        self.domain: str = self.org.domain
+        self.scenario = scenario
+        self.slow_seconds = slow_seconds
+        self._requested_port = port
+        self._own_state_dir = state_dir is None
+        self.state_dir: Path = state_dir or Path(tempfile.mkdtemp(prefix="mapiprobe-sim-"))
+        self.users: list[SimUser] = list(self.org.users)
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self.https_site = Site(realm=self.domain)
+        self.http_site = Site(realm=self.domain)
+        self.https_site.auth_schemes.append(BasicAuth(self.org))
+        self.autodiscover = AutodiscoverService(
+            self.org, lambda: self.scenario, slow_seconds=lambda: self.slow_seconds, stopping=self._stopping
+        )
+        self._install_routes()
+        self._https: Listener | None = None
+        self._http: Listener | None = None
+        self._dns: DnsServer | None = None
+        self._blackhole: BlackHole | None = None
+        self.port = 0
+        self.http_port = 0
+        self.dns_port = 0
+        self.blackhole_port = 0
+        self.ca_cert_path: Path = self.state_dir / "ca.pem"
+        self._started = False
+
+    # -- routes ----------------------------------------------------------------------------------
+
+    def _install_routes(self) -> None:
+        self.autodiscover.install(self.https_site, self.http_site)
+        roots = [self.org.domain, self.org.redirect_domain]
+        # The root domain is an ordinary web site without Autodiscover (MS-OXDISCO 3.1.5.2 candidate 1).
+        self.https_site.add("/", _not_found, methods=("GET", "POST", "HEAD"), hosts=roots, name="root-site")
+        self.https_site.add("/", _welcome, methods=("GET", "HEAD"), name="welcome")
+        self.http_site.add("/", _not_found, methods=("GET", "POST", "HEAD"), name="http-other")
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        if self._started:
+            return self
+        ca = load_or_create_ca(self.state_dir)
+        self.ca_cert_path = ca.cert_path
+        cert = issue_server_cert(ca, [*self.org.hosts(), "localhost", "127.0.0.1"], self.state_dir)
+        self._https = Listener("https", self.https_site, port=self._requested_port, tls=server_context(cert))
+        self._http = Listener("http", self.http_site)
+        self._dns = DnsServer(self.org)
+        self._blackhole = BlackHole()
+        self.port, self.http_port = self._https.port, self._http.port
+        self.dns_port, self.blackhole_port = self._dns.port, self._blackhole.port
+        for part in (self._https, self._http, self._dns, self._blackhole):
+            part.start()
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._stopping.set()
+        for part in (self._https, self._http, self._dns, self._blackhole):
+            if part is not None:
+                part.stop()
+        self._started = False
+        if self._own_state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def set_scenario(self, name: str) -> None:
+        if name not in SCENARIOS:
+            raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
+        with self._lock:
+            self.scenario = name
+
+    @property
+    def requests(self) -> list[ReceivedRequest]:
+        """Every request received so far on the HTTPS and HTTP listeners, in arrival order."""
+        merged = [*self.https_site.log, *self.http_site.log]
+        return sorted(merged, key=lambda r: r.time)
+
+    def clear_requests(self) -> None:
+        self.https_site.log.clear()
+        self.http_site.log.clear()
+
+    @property
+    def errors(self) -> list[str]:
+        """Handler failures (bugs in the simulator), for tests to assert empty."""
+        return [*self.https_site.errors, *self.http_site.errors]
+
+    @property
+    def autodiscover_url(self) -> str:
+        return f"https://autodiscover.{self.domain}{AUTODISCOVER_PATH}"
+
+    @property
+    def connect_to(self) -> list[str]:
+        """curl-style ``HOST:PORT:ADDR:PORT`` for every virtual host, port 443 and port 80."""
+        out: list[str] = []
+        for host in self.org.hosts():
+            https_port = self.port
+            if self.scenario == "dead-root" and host == self.org.domain:
+                https_port = self.blackhole_port
+            out.append(f"{host}:443:127.0.0.1:{https_port}")
+            out.append(f"{host}:80:127.0.0.1:{self.http_port}")
+        return out
+
+    def info(self) -> dict[str, Any]:
+        """The object ``mapiprobe simulator --json`` prints."""
+        return {
+            "domain": self.domain,
+            "autodiscover_url": self.autodiscover_url,
+            "ca_cert": str(self.ca_cert_path),
+            "connect_to": self.connect_to,
+            "users": [{"email": u.email, "user": u.user, "password": u.password} for u in self.users],
+            "scenario": self.scenario,
+            "https_port": self.port,
+            "http_port": self.http_port,
+            "dns_server": f"127.0.0.1:{self.dns_port}",
+            "blackhole_port": self.blackhole_port,
+        }
+
+
+def _not_found(req: Any) -> Response:
+    return Response.text(404, "404 Not Found\n", "text/html; charset=utf-8")
+
+
+def _welcome(req: Any) -> Response:
+    return Response.text(200, "mapiprobe simulator\n")
+
+
+__all__ = ["SCENARIOS", "Simulator"]

@@ -1,0 +1,139 @@
+"""The simulator's non-HTTP listeners: a UDP DNS server and a TCP "black hole".
+
+* :class:`DnsServer` answers ``_autodiscover._tcp.<domain>`` SRV (MS-OXDISCO 3.1.5.3) and A records for the
+  virtual hosts (always 127.0.0.1), NXDOMAIN for names outside the simulated zones, using dnspython's
+  message API, so the client's SRV lookup is exercised for real.
+* :class:`BlackHole` accepts TCP connections and never says a word: the "dead host" that makes a client's
+  connect succeed and its read time out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+from .org import Organisation
+
+TTL = 60
+
+
+class DnsServer:
+    """UDP DNS on 127.0.0.1 for the organisation's zones (``contoso.test`` and ``fabrikam.test``)."""
+
+    def __init__(
+        self, org: Organisation, *, port: int = 0, srv_port: Callable[[], int] | None = None
+    ) -> None:
+        self.org = org
+        self.srv_port = srv_port or (lambda: 443)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.settimeout(0.2)
+        self.port: int = self.sock.getsockname()[1]
+        self.queries: list[tuple[str, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="sim-dns", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            reply = self.answer(data)
+            if reply is not None:
+                with contextlib.suppress(OSError):
+                    self.sock.sendto(reply, addr)
+
+    def answer(self, data: bytes) -> bytes | None:
+        """The wire reply to one query (None for bytes that are not a DNS query)."""
+        try:
+            query = dns.message.from_wire(data)
+        except Exception:  # dnspython raises many types for junk; a server just drops it
+            return None
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        if len(query.question) != 1:
+            response.set_rcode(dns.rcode.FORMERR)
+            return response.to_wire()
+        q = query.question[0]
+        name = q.name.to_text(omit_final_dot=True).lower()
+        self.queries.append((name, dns.rdatatype.to_text(q.rdtype)))
+        hosts = set(self.org.hosts())
+        srv_names = {
+            f"_autodiscover._tcp.{d}": f"mail.{d}." for d in (self.org.domain, self.org.redirect_domain)
+        }
+        if name in srv_names:
+            if q.rdtype == dns.rdatatype.SRV:
+                rdata = f"0 0 {self.srv_port()} {srv_names[name]}"
+                response.answer.append(
+                    dns.rrset.from_text(q.name, TTL, dns.rdataclass.IN, dns.rdatatype.SRV, rdata)
+                )
+            return response.to_wire()
+        if name in hosts:
+            if q.rdtype == dns.rdatatype.A:
+                response.answer.append(
+                    dns.rrset.from_text(q.name, TTL, dns.rdataclass.IN, dns.rdatatype.A, "127.0.0.1")
+                )
+            return response.to_wire()  # other types: NOERROR with no data
+        response.set_rcode(dns.rcode.NXDOMAIN)
+        return response.to_wire()
+
+
+class BlackHole:
+    """A TCP listener on 127.0.0.1 that accepts connections and never answers."""
+
+    def __init__(self, *, port: int = 0) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port: int = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="sim-blackhole", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for conn in self.held:
+            with contextlib.suppress(OSError):
+                conn.close()
+        self.held.clear()
+        self.sock.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.held.append(conn)
+
+
+__all__ = ["BlackHole", "DnsServer"]
