@@ -17,6 +17,7 @@ Proxies from the environment are not used (``trust_env=False``): a diagnostic ru
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import time
 from collections.abc import Iterable, Iterator
@@ -227,6 +228,7 @@ class _Exchange:
         self.wall = time.time()
         self.marks: dict[str, float] = {}
         self.peer: str | None = None
+        self.tls: tuple[str | None, str | None, bytes | None] | None = None
 
     def on_event(self, name: str, info: dict[str, Any]) -> None:
         self.marks.setdefault(name, time.perf_counter())
@@ -234,6 +236,9 @@ class _Exchange:
             stream = info.get("return_value")
             if isinstance(stream, httpcore.NetworkStream):
                 self.peer = _peer(stream)
+        elif name == "connection.start_tls.complete":
+            # Read now: a server that closes the connection after its answer takes the TLS object with it.
+            self.tls = _tls_of(info.get("return_value"))
 
     def _span(self, start: str, end: str) -> float | None:
         if start in self.marks and end in self.marks:
@@ -276,7 +281,7 @@ class _Exchange:
         )
         if response is not None:
             stream = response.extensions.get("network_stream")
-            version, cipher = _tls_of(stream)
+            version, cipher, der = self.tls or _tls_of(stream)
             rec = replace(
                 rec,
                 status=response.status_code,
@@ -288,6 +293,7 @@ class _Exchange:
                 response_bytes=received,
                 tls_version=version,
                 tls_cipher=cipher,
+                tls_certificate_der=der,
                 peer_address=self.peer or (_peer(stream) if stream is not None else None),
                 response_code=response.headers.get("X-ResponseCode"),
                 outcome="ok",
@@ -332,17 +338,18 @@ def _peer(stream: Any) -> str | None:
     return None
 
 
-def _tls_of(stream: Any) -> tuple[str | None, str | None]:
+def _tls_of(stream: Any) -> tuple[str | None, str | None, bytes | None]:
     if stream is None:
-        return None, None
+        return None, None, None
     try:
         obj = stream.get_extra_info("ssl_object")
-    except (OSError, AttributeError):
-        return None, None
-    if obj is None:
-        return None, None
-    cipher = obj.cipher()
-    return obj.version(), (cipher[0] if cipher else None)
+        if obj is None:
+            return None, None, None
+        cipher = obj.cipher()
+        der = obj.getpeercert(True)
+        return obj.version(), (cipher[0] if cipher else None), der
+    except (OSError, AttributeError, ValueError, TypeError):
+        return None, None, None
 
 
 class _CountingStream(httpx.SyncByteStream):
@@ -406,7 +413,8 @@ class TracingTransport(httpx.HTTPTransport):
         previous = request.extensions.get("trace")
 
         def on_event(name: str, info: dict[str, Any]) -> None:
-            exchange.on_event(name, info)
+            with contextlib.suppress(Exception):  # tracing must never break a request
+                exchange.on_event(name, info)
             if previous is not None:
                 previous(name, info)
 

@@ -99,7 +99,7 @@ def tls_info(response: httpx.Response) -> TLSInfo | None:
 
 def tls_info_of(obj: ssl.SSLObject | ssl.SSLSocket | Any) -> TLSInfo:
     cipher = obj.cipher()
-    der = obj.getpeercert(binary_form=True)
+    der = obj.getpeercert(True)
     certificate = None
     if der:
         try:

@@ -53,6 +53,7 @@ class TraceRecord:
     reused_connection: bool = False
     tls_version: str | None = None
     tls_cipher: str | None = None
+    tls_certificate_der: bytes | None = field(default=None, repr=False)  # the server's leaf certificate
     peer_address: str | None = None  # "ADDR:PORT" actually connected to (after --connect-to and DNS)
     outcome: str = "pending"  # "ok", or the error kind ("tls-failed", "read-timeout", ...)
     error: str | None = None  # the error's message (never contains credentials)
