@@ -556,9 +556,22 @@ def _write_node(out: list[str], indent: int, node: XmlNode) -> None:
 # --------------------------------------------------------------------------------------------------
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_HTML_START = re.compile(
-    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I | re.S
-)
+_HTML_TAG = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
+
+
+def _looks_like_html(head: bytes) -> bool:
+    """True when the first tag after any leading comments is an HTML one (a linear scan, no backtracking)."""
+    pos = 0
+    while True:
+        while pos < len(head) and head[pos : pos + 1].isspace():
+            pos += 1
+        if head.startswith(b"<!--", pos):
+            end = head.find(b"-->", pos + 4)
+            if end < 0:
+                return False
+            pos = end + 3
+            continue
+        return _HTML_TAG.match(head, pos) is not None
 
 
 def _parser() -> etree.XMLParser:
@@ -586,7 +599,7 @@ def _parse_xml(data: bytes, max_size: int, *, what: str) -> Any:
     if not body.strip():
         raise AutodiscoverError(f"the {what} is empty", offset=0, expected="an XML document")
     head = body[:2048].lstrip()
-    if _HTML_START.match(head):
+    if _looks_like_html(head):
         raise AutodiscoverError(
             f"the {what} is an HTML page (a login portal, proxy or error page?), not Autodiscover XML",
             offset=0,
