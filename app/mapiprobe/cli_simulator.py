@@ -17,7 +17,7 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    from mapiprobe.simulator import SCENARIOS
+    from mapiprobe.simulator.scenarios import SCENARIOS
 
     parser = subparsers.add_parser(
         "simulator",

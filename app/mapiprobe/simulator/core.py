@@ -19,21 +19,9 @@ from typing import Any
 from .autodiscover import AUTODISCOVER_PATH, AutodiscoverService
 from .net import BlackHole, DnsServer
 from .org import Organisation, SimUser, load_organisation
+from .scenarios import SCENARIOS
 from .tls import issue_server_cert, load_or_create_ca, server_context
 from .web import BasicAuth, Listener, ReceivedRequest, Response, Site
-
-SCENARIOS: dict[str, str] = {
-    "normal": "a healthy Exchange 2019-like organisation (mapiHttp when X-MapiHttpCapability is sent)",
-    "mapihttp-disabled": "MAPI over HTTP switched off org-wide: legacy blocks only, even with the header",
-    "ignores-header": "a non-Microsoft server: always mapiHttp plus legacy blocks, header or not",
-    "redirect-addr": "Autodiscover for contoso.test answers redirectAddr to <user>@fabrikam.test",
-    "redirect-url": "autodiscover.contoso.test answers redirectUrl to https://mail.contoso.test/autodiscover/…",
-    "redirect-loop": "autodiscover and mail hosts redirect (redirectUrl) to each other forever",
-    "unknown-user": "every Autodiscover request gets ErrorCode 500 (address not found)",
-    "html-login": "a reverse proxy answers HTTP 200 with an HTML login page instead of XML",
-    "slow": "Autodiscover answers only after slow_seconds",
-    "dead-root": "the root-domain candidate contoso.test:443 is a host that accepts TCP and never answers",
-}
 
 
 class Simulator:
@@ -111,9 +99,16 @@ class Simulator:
         if not self._started:
             return
         self._stopping.set()
-        for part in (self._https, self._http, self._dns, self._blackhole):
-            if part is not None:
-                part.stop()
+        # Stop the listeners side by side: each waits for its own loop to notice.
+        stoppers = [
+            threading.Thread(target=part.stop, name="sim-stop", daemon=True)
+            for part in (self._https, self._http, self._dns, self._blackhole)
+            if part is not None
+        ]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join(timeout=10)
         self._started = False
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)

@@ -48,6 +48,8 @@ class DnsServer:
 
     def stop(self) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as wake:
+            wake.sendto(b"", ("127.0.0.1", self.port))  # wake the receive loop now
         self._thread.join(timeout=5)
         self.sock.close()
 
@@ -58,6 +60,8 @@ class DnsServer:
             except TimeoutError:
                 continue
             except OSError:
+                return
+            if self._stop.is_set():
                 return
             reply = self.answer(data)
             if reply is not None:
@@ -118,6 +122,8 @@ class BlackHole:
 
     def stop(self) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()  # wake accept() now
         self._thread.join(timeout=5)
         for conn in self.held:
             with contextlib.suppress(OSError):

@@ -1,0 +1,18 @@
+"""Names and one-line descriptions of the simulator scenarios (kept light: the CLI imports it for --help)."""
+
+from __future__ import annotations
+
+SCENARIOS: dict[str, str] = {
+    "normal": "a healthy Exchange 2019-like organisation (mapiHttp when X-MapiHttpCapability is sent)",
+    "mapihttp-disabled": "MAPI over HTTP switched off org-wide: legacy blocks only, even with the header",
+    "ignores-header": "a non-Microsoft server: always mapiHttp plus legacy blocks, header or not",
+    "redirect-addr": "Autodiscover for contoso.test answers redirectAddr to <user>@fabrikam.test",
+    "redirect-url": "autodiscover.contoso.test answers redirectUrl to https://mail.contoso.test/autodiscover/…",
+    "redirect-loop": "autodiscover and mail hosts redirect (redirectUrl) to each other forever",
+    "unknown-user": "every Autodiscover request gets ErrorCode 500 (address not found)",
+    "html-login": "a reverse proxy answers HTTP 200 with an HTML login page instead of XML",
+    "slow": "Autodiscover answers only after slow_seconds",
+    "dead-root": "the root-domain candidate contoso.test:443 is a host that accepts TCP and never answers",
+}
+
+__all__ = ["SCENARIOS"]
