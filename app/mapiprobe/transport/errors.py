@@ -194,11 +194,14 @@ def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None
 
 def _tls_failure(err: ssl.SSLError, url: str | None) -> TLSFailure:
     if isinstance(err, ssl.SSLCertVerificationError):
-        reason = str(err.verify_message or err.reason or err)
+        reason = str(getattr(err, "verify_message", None) or getattr(err, "reason", None) or err)
         return TLSFailure(
-            f"TLS certificate rejected: {reason}", reason=reason, verify_code=err.verify_code, url=url
+            f"TLS certificate rejected: {reason}",
+            reason=reason,
+            verify_code=getattr(err, "verify_code", None),
+            url=url,
         )
-    reason = str(err.reason or err)
+    reason = str(getattr(err, "reason", None) or err.strerror or err)
     return TLSFailure(f"TLS handshake failed: {reason}", reason=reason, url=url)
 
 
