@@ -382,6 +382,16 @@ def test_stop_closes_every_listener() -> None:
     sim.stop()  # idempotent
 
 
+def test_cli_human_summary(sim: Simulator) -> None:
+    from mapiprobe.cli_simulator import _human
+
+    text = _human(sim.info())
+    assert str(sim.ca_cert_path) in text
+    assert "Alice-Demo-2024!" in text
+    assert f"--connect-to autodiscover.contoso.test:443:127.0.0.1:{sim.port}" in text
+    assert sim.autodiscover_url in text
+
+
 def _run_cli(*extra: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
