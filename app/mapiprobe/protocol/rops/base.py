@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from ..errors import DecodeError, EncodeError
@@ -439,16 +439,6 @@ def write_sized_asciiz(w: Writer, value: str, size_width: int, field_name: str) 
     w.raw(raw)
 
 
-def check_u8(value: int, field_name: str) -> int:
-    if not 0 <= value <= 0xFF:
-        raise EncodeError(f"{field_name} {value} does not fit in one byte", field=field_name)
-    return value
-
-
-def as_tuple(values: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(values)
-
-
 __all__ = [
     "HIDDEN",
     "REQUESTS",
@@ -462,7 +452,6 @@ __all__ = [
     "StandardResponse",
     "asciiz_size",
     "describe_rop_id",
-    "field",
     "prefixed",
     "read_sized_asciiz",
     "request_codec",

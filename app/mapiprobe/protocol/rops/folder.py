@@ -51,6 +51,9 @@ class RopOpenFolderRequest(RopRequest):
     folder_id: FolderId
     open_mode_flags: int = 0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folder_id", FolderId(self.folder_id))
+
     @classmethod
     def decode_body(cls, r: Reader) -> RopOpenFolderRequest:
         logon_id, inp, out = r.u8("LogonId"), r.u8("InputHandleIndex"), r.u8("OutputHandleIndex")

@@ -97,6 +97,12 @@ class RopLogonRequest(RopRequest):
         else:
             write_sized_asciiz(w, self.essdn, 2, "Essdn")
 
+    def __json__(self) -> dict[str, Any]:
+        view = super().__json__()
+        if self.essdn is None:
+            view["EssdnSize"] = 0
+        return view
+
     @property
     def is_private(self) -> bool:
         return bool(self.logon_flags & LOGON_FLAG_PRIVATE)
@@ -123,6 +129,10 @@ class MailboxFolderIds:
     search: FolderId
     views: FolderId
     shortcuts: FolderId
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, FolderId(getattr(self, f.name)))
 
     @classmethod
     def decode(cls, r: Reader) -> MailboxFolderIds:
@@ -157,6 +167,10 @@ class PublicFolderIds:
     empty1: FolderId
     empty2: FolderId
     empty3: FolderId
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, FolderId(getattr(self, f.name)))
 
     @classmethod
     def decode(cls, r: Reader) -> PublicFolderIds:
