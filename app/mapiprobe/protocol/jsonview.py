@@ -26,13 +26,14 @@ def spec_name(snake: str) -> str:
 
 
 def to_jsonable(obj: Any) -> Any:
+    # __json__ first: int subclasses such as PropertyTag and FolderId render themselves.
+    json_method = getattr(obj, "__json__", None)
+    if callable(json_method) and not isinstance(obj, type):
+        return to_jsonable(json_method())
     if obj is None or isinstance(obj, bool | int | float | str):
         if isinstance(obj, enum.Enum):
             return obj.name
         return obj
-    json_method = getattr(obj, "__json__", None)
-    if callable(json_method):
-        return to_jsonable(json_method())
     if isinstance(obj, enum.Enum):
         return obj.name
     if isinstance(obj, bytes | bytearray | memoryview):
