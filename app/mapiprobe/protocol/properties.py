@@ -728,6 +728,20 @@ FLAG_ABSENT = 0x01
 FLAG_ERROR = 0x0A
 
 
+def _json_value(value: Any) -> Any:
+    """Let int/bytes subclasses (FolderId, FileTime, ErrorCode, ServerId...) render through ``__json__``.
+
+    jsonview.to_jsonable returns an ``int`` as it is before it looks for ``__json__``, so the value types of
+    this module render themselves here.
+    """
+    method = getattr(value, "__json__", None)
+    if callable(method):
+        return method()
+    if isinstance(value, tuple):
+        return [_json_value(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class PropertyValue:
     """One property of a row or list: its tag, its value and (in a flagged row) the Flag.
@@ -754,7 +768,7 @@ class PropertyValue:
             out["Flag"] = {0: "0x0 (value)", 1: "0x1 (absent)", 0xA: "0xA (error)"}.get(
                 self.flag, f"0x{self.flag:X}"
             )
-        out["Value"] = self.value
+        out["Value"] = _json_value(self.value)
         return out
 
 
@@ -1086,9 +1100,12 @@ KIND_NONE = 0xFF
 
 @dataclass(frozen=True)
 class PropertyName:
-    """A named property: Kind, GUID (property set), then LID (Kind 0x00) or NameSize+Name (Kind 0x01).
+    """A named property (MS-OXCDATA 2.6.1): Kind u8, GUID (16), then LID u32 (Kind 0x00) or NameSize u8 and
+    Name (Kind 0x01, UTF-16LE with its 2-byte terminator; NameSize counts the terminator).
 
-    Kind 0xFF ("no associated name", only in responses) has no GUID or anything after it. MS-OXCDATA 2.6.1.
+    The structure diagram of 2.6.1 marks only LID, NameSize and Name optional, so the GUID is read and
+    written for Kind 0xFF ("no associated name") too, as gromox does [I]. MS-OXCPRPT 3.2.5.9's "no other
+    return data" for Kind 0xFF is read as "no LID or Name". A missing ``guid`` is written as the null GUID.
     """
 
     kind: int
@@ -1100,9 +1117,7 @@ class PropertyName:
     def decode(cls, r: Reader) -> PropertyName:
         start = r.offset
         kind = r.u8("Kind")
-        if kind == KIND_NONE:
-            return cls(kind)
-        if kind not in (KIND_LID, KIND_NAME):
+        if kind not in (KIND_LID, KIND_NAME, KIND_NONE):
             raise DecodeError(
                 f"PropertyName Kind 0x{kind:02X} is not defined",
                 offset=start,
@@ -1112,18 +1127,18 @@ class PropertyName:
         guid = r.guid("GUID")
         if kind == KIND_LID:
             return cls(kind, guid, lid=r.u32("LID"))
+        if kind == KIND_NONE:
+            return cls(kind, guid)
         size = r.u8("NameSize")
         with r.restrict_to(size, "Name"):
             name = r.utf16z("Name")
         return cls(kind, guid, name=name)
 
     def encode(self, w: Writer) -> None:
+        if self.kind not in (KIND_LID, KIND_NAME, KIND_NONE):
+            raise EncodeError(f"PropertyName Kind 0x{self.kind:02X} is not defined")
         w.u8(self.kind)
-        if self.kind == KIND_NONE:
-            return
-        if self.guid is None:
-            raise EncodeError("a PropertyName of Kind 0x00/0x01 needs a GUID")
-        w.guid(self.guid)
+        w.guid(self.guid if self.guid is not None else uuid.UUID(int=0))
         if self.kind == KIND_LID:
             if self.lid is None:
                 raise EncodeError("a PropertyName of Kind 0x00 needs a LID")
@@ -1135,8 +1150,6 @@ class PropertyName:
             if len(raw) > 0xFF:
                 raise EncodeError(f"PropertyName Name is {len(raw)} bytes; NameSize holds at most 255")
             w.u8(len(raw)).raw(raw)
-        else:
-            raise EncodeError(f"PropertyName Kind 0x{self.kind:02X} is not defined")
 
     def __json__(self) -> dict[str, Any]:
         kinds = {KIND_LID: "0x00 (LID)", KIND_NAME: "0x01 (Name)", KIND_NONE: "0xFF (none)"}
