@@ -9,12 +9,13 @@ answers. A client reaches the virtual hosts through curl-style ``--connect-to`` 
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import tempfile
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .autodiscover import AUTODISCOVER_PATH, AutodiscoverService
 from .net import BlackHole, DnsServer
@@ -22,6 +23,15 @@ from .org import Organisation, SimUser, load_organisation
 from .scenarios import SCENARIOS
 from .tls import issue_server_cert, load_or_create_ca, server_context
 from .web import BasicAuth, Listener, ReceivedRequest, Response, Site
+
+if TYPE_CHECKING:
+    from .mapihttp import MapiHttpService
+
+# The MAPI/HTTP endpoints, one line each: a module of this package whose ``install(sim: Simulator)``
+# mounts a MapiHttpService (simulator/mapihttp.py) on ``sim.https_site`` and returns it.
+ENDPOINT_MODULES: tuple[str, ...] = (
+    # e.g. "mailbox",  (simulator/mailbox.py)
+)
 
 
 class Simulator:
@@ -54,6 +64,8 @@ class Simulator:
         self.autodiscover = AutodiscoverService(
             self.org, lambda: self.scenario, slow_seconds=lambda: self.slow_seconds, stopping=self._stopping
         )
+        self.endpoints: dict[str, MapiHttpService] = {}
+        """MAPI/HTTP services by name (``emsmdb``, ``nspi``); tests turn their knobs (fault, delay_s...)."""
         self._install_routes()
         self._https: Listener | None = None
         self._http: Listener | None = None
@@ -70,6 +82,9 @@ class Simulator:
 
     def _install_routes(self) -> None:
         self.autodiscover.install(self.https_site, self.http_site)
+        for module in ENDPOINT_MODULES:
+            service: MapiHttpService = importlib.import_module(f"{__package__}.{module}").install(self)
+            self.endpoints[service.name] = service
         roots = [self.org.domain, self.org.redirect_domain]
         # The root domain is an ordinary web site without Autodiscover (MS-OXDISCO 3.1.5.2 candidate 1).
         self.https_site.add("/", _not_found, methods=("GET", "POST", "HEAD"), hosts=roots, name="root-site")
@@ -99,6 +114,8 @@ class Simulator:
         if not self._started:
             return
         self._stopping.set()
+        for service in self.endpoints.values():
+            service.stop()
         # Stop the listeners side by side: each waits for its own loop to notice.
         stoppers = [
             threading.Thread(target=part.stop, name="sim-stop", daemon=True)
