@@ -179,13 +179,14 @@ def describe(code: int, *, nspi: bool = False) -> str:
     return f"0x{code:08X} ({name})" if name else f"0x{code:08X}"
 
 
-def is_failure(code: int) -> bool:
+def is_failure(code: int, *, nspi: bool = False) -> bool:
     """True for an HRESULT-style failure (high bit set) or a non-zero store ``ec`` error below 0x10000.
 
-    Warnings such as ErrorsReturned (0x00040380) are successes with information and return False.
+    Warnings such as ErrorsReturned (0x00040380) are successes with information and return False; with
+    ``nspi=True`` so is UnbindSuccess (1), the normal answer to an NSPI Unbind.
     """
     code &= 0xFFFFFFFF
-    if code == 0:
+    if code == 0 or (nspi and code == 0x00000001):
         return False
     if code & 0x80000000:
         return True
