@@ -65,8 +65,10 @@ def read_input(hex_text: str | None, path: str | None) -> bytes:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
         return raw
-    if text.strip() and re.fullmatch(r"[0-9A-Fa-fxX\s:,;\\\-_]*", text):
-        return parse_hex(text)
+    # Comment lines ("# MS-OXCTABL 4.5.3.1 ...") as in tests/data are allowed in a hex file.
+    body = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    if body.strip() and re.fullmatch(r"[0-9A-Fa-fxX\s:,;\\\-_]*", body):
+        return parse_hex(body)
     return raw
 
 

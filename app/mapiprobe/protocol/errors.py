@@ -45,6 +45,12 @@ class ProtocolError(Exception):
             parts.append(f"expected {self.expected}")
         return "; ".join(parts)
 
+    def annotate(self, note: str) -> ProtocolError:
+        """Append ``note`` to the message (e.g. which nested buffer the offset counts in)."""
+        self.message = f"{self.message} ({note})"
+        self.args = (self._render(),)
+        return self
+
     def at(self, base: int) -> ProtocolError:
         """Shift the offset by ``base`` (used when a sub-buffer was decoded on its own)."""
         if self.offset is not None:

@@ -1,0 +1,154 @@
+"""The Execute request/response bodies decoded all the way down, and the RopBuffer glue both roles share.
+
+An Execute body (MS-OXCMAPIHTTP 2.2.4.2) carries ``RopBuffer``: a chain of extended buffers, each an
+RPC_HEADER_EXT and a payload that may be XOR-obfuscated and LZ77-compressed (MS-OXCRPC 2.2.2.1,
+3.1.4.2.1). Each payload, once restored, is a ROP input or output buffer (MS-OXCROPS 2.2.1): RopSize, the
+ROP list and the server object handle table. With the property tags of the rows (``--columns``) the ROP
+responses decode down to every property value.
+
+:func:`rop_input` / :func:`rop_output_buffers` are what the mailbox session and the simulator use to go
+between ROP lists and the ``rop_buffer`` bytes of an Execute body; :func:`decode_execute_request` /
+:func:`decode_execute_response` are the ``mapiprobe decode`` views, registered here as the deep decoders
+for ``execute-request``, ``execute-response`` and the Execute bodies of ``mapihttp-response``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .emsmdb import ExecuteRequest, ExecuteResponse
+from .errors import ProtocolError
+from .registry import DecodeContext, body_decoder, decode_kind
+from .ropbuffer import RopBuffer
+from .rops import RopRequest, encode_rops
+from .rops.base import Rop
+from .rops.codec import iter_requests, iter_responses
+from .rpcext import decode_aux_buffer, encode_ext_buffers, iter_ext_buffers
+from .wire import Reader
+
+# Offsets of RopBuffer inside the bodies: Flags u32, RopBufferSize u32 (request);
+# StatusCode, ErrorCode, Flags, RopBufferSize (response).
+_REQUEST_ROPBUFFER_OFFSET = 8
+_RESPONSE_ROPBUFFER_OFFSET = 16
+_RPC_HEADER_EXT_SIZE = 8
+
+
+def rop_input(
+    rops: Sequence[Rop], handles: Sequence[int], *, compress: bool = False, xor: bool = False
+) -> bytes:
+    """An Execute request's ``rop_buffer``: one extended buffer holding RopSize, ``rops`` and the table."""
+    payload = RopBuffer(encode_rops(rops), tuple(handles)).encode()
+    return encode_ext_buffers([payload], compress=compress, xor=xor)
+
+
+def rop_output_buffers(rop_buffer: bytes) -> list[RopBuffer]:
+    """Every ROP output buffer in an Execute response's ``rop_buffer`` (one per extended buffer)."""
+    return [RopBuffer.decode(ext.payload) for ext in iter_ext_buffers(rop_buffer)]
+
+
+def _decode_chain(
+    rop_buffer: bytes,
+    base: int,
+    ctx: DecodeContext,
+    *,
+    requests: bool,
+    columns: Sequence[int] | None,
+) -> list[dict[str, Any]]:
+    """Decode every extended buffer of ``rop_buffer``; ``base`` is its offset in the body (for errors)."""
+    out: list[dict[str, Any]] = []
+    ctx.partial["RopBuffer"] = out
+    chain = iter_ext_buffers(rop_buffer)
+    pos = 0
+    while True:
+        try:
+            ext = next(chain)
+        except StopIteration:
+            return out
+        except ProtocolError as exc:
+            raise exc.at(base) from None
+        entry: dict[str, Any] = {"RPC_HEADER_EXT": ext.header}
+        out.append(entry)
+        rop_list: list[Rop] = []
+        try:
+            buf = RopBuffer.decode(ext.payload)
+            entry["RopSize"] = buf.rop_size
+            entry["RopsList"] = rop_list
+            entry["ServerObjectHandleTable"] = list(buf.server_object_handle_table)
+            # Appended one by one, so a fault in the fifth ROP still shows the first four.
+            rops = (
+                iter_requests(Reader(buf.rops, base=2))
+                if requests
+                else iter_responses(Reader(buf.rops, base=2), None, columns)
+            )
+            for rop in rops:
+                rop_list.append(rop)
+        except ProtocolError as exc:
+            if ext.header.compressed:
+                raise exc.annotate(
+                    f"offset counts in the decompressed payload of extended buffer {len(out)}"
+                ) from None
+            raise exc.at(base + pos + _RPC_HEADER_EXT_SIZE) from None
+        pos += _RPC_HEADER_EXT_SIZE + ext.header.size
+
+
+def _aux(data: bytes, ctx: DecodeContext) -> Any:
+    if not data:
+        return None
+    value = decode_aux_buffer(data)
+    ctx.partial["AuxiliaryBuffer"] = value
+    return value
+
+
+def decode_execute_request(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
+    """An Execute request body with its RopBuffer decoded into ROP requests."""
+    body = ExecuteRequest.decode(data)
+    ctx.partial["ExecuteRequest"] = body
+    result: dict[str, Any] = {"ExecuteRequest": body}
+    result["RopBuffer"] = _decode_chain(
+        body.rop_buffer, _REQUEST_ROPBUFFER_OFFSET, ctx, requests=True, columns=None
+    )
+    aux = _aux(body.auxiliary_buffer, ctx)
+    if aux is not None:
+        result["AuxiliaryBuffer"] = aux
+    return result
+
+
+def decode_execute_response(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
+    """An Execute response body with its RopBuffer decoded into ROP responses (rows need ``--columns``)."""
+    body = ExecuteResponse.decode(data)
+    ctx.partial["ExecuteResponse"] = body
+    result: dict[str, Any] = {"ExecuteResponse": body}
+    rop_buffer = getattr(body, "rop_buffer", b"")
+    if rop_buffer:
+        result["RopBuffer"] = _decode_chain(
+            rop_buffer, _RESPONSE_ROPBUFFER_OFFSET, ctx, requests=False, columns=ctx.columns
+        )
+    aux = _aux(getattr(body, "auxiliary_buffer", b""), ctx)
+    if aux is not None:
+        result["AuxiliaryBuffer"] = aux
+    return result
+
+
+# These registrations replace the body-only decoders of emsmdb.py (kinds.py imports this module after it).
+decode_kind(
+    "execute-request",
+    "Execute request body, MS-OXCMAPIHTTP 2.2.4.2.1, decoded through RPC_HEADER_EXT into ROP requests",
+)(decode_execute_request)
+decode_kind(
+    "execute-response",
+    "Execute response body, MS-OXCMAPIHTTP 2.2.4.2.2, decoded through RPC_HEADER_EXT (decompressed, "
+    "un-XORed) into ROP responses; rows need --columns",
+    needs_columns=True,
+)(decode_execute_response)
+body_decoder("Execute", "request")(decode_execute_request)
+body_decoder("Execute", "response")(decode_execute_response)
+
+
+__all__ = [
+    "RopRequest",
+    "decode_execute_request",
+    "decode_execute_response",
+    "rop_input",
+    "rop_output_buffers",
+]
