@@ -352,6 +352,8 @@ class AuxBlockData:
     VARIABLE: ClassVar[tuple[tuple[str, str], ...]] = ()
     NAMES: ClassVar[_Names] = {}
     """Attribute -> ("flags" | "enum", value names), shown beside the number."""
+    OFFSET_FIELDS: ClassVar[dict[str, str]] = {}
+    """Spec names of offset fields not called ``<Field>Offset``."""
 
     @classmethod
     def fixed_size(cls) -> int:
@@ -363,6 +365,10 @@ class AuxBlockData:
             if f.name == attr:
                 return str(f.metadata.get("spec") or spec_name(attr))
         return spec_name(attr)
+
+    @classmethod
+    def _offset_spec(cls, attr: str) -> str:
+        return cls.OFFSET_FIELDS.get(attr) or cls._field_spec(attr) + "Offset"
 
     @classmethod
     def decode_block(cls, block: bytes, base: int) -> Self:
@@ -377,7 +383,7 @@ class AuxBlockData:
         sizes: dict[str, int] = {}
         for name, kind in layout:
             if name.startswith("@off:"):
-                offsets[name[5:]] = r.u16(cls._field_spec(name[5:]) + "Offset")
+                offsets[name[5:]] = r.u16(cls._offset_spec(name[5:]))
             elif name.startswith("@len:"):
                 sizes[name[5:]] = r.u16(cls._field_spec(name[5:]) + "Size")
             else:
@@ -390,9 +396,11 @@ class AuxBlockData:
             if off == 0:
                 values[attr] = None
             elif vkind == "str":
-                values[attr] = _utf16_at(block, off, base, spec)
+                values[attr] = _utf16_at(block, off, base=base, spec=spec, off_spec=cls._offset_spec(attr))
             else:
-                values[attr] = _bytes_at(block, off, sizes.get(attr, 0), base, spec)
+                values[attr] = _bytes_at(
+                    block, off, sizes.get(attr, 0), base=base, spec=spec, off_spec=cls._offset_spec(attr)
+                )
         return cls(**values)
 
     def encode_body(self) -> bytes:
@@ -474,23 +482,23 @@ def _write_kind(w: Writer, kind: _Kind, value: Any, attr: str) -> None:
         w.raw(raw)
 
 
-def _check_offset(block: bytes, off: int, need: int, base: int, spec: str) -> None:
+def _check_offset(block: bytes, off: int, need: int, *, base: int, spec: str, off_spec: str) -> None:
     if off < AuxHeader.SIZE or off + need > len(block):
         raise DecodeError(
-            f"{spec} offset {off} (+{need} bytes) lies outside the {len(block)}-byte auxiliary block",
+            f"{spec} at offset {off} (+{need} bytes) lies outside the {len(block)}-byte auxiliary block",
             offset=base,
-            field=spec + "Offset",
+            field=off_spec,
             expected=f"an offset within {AuxHeader.SIZE}..{len(block) - need}",
         )
 
 
-def _utf16_at(block: bytes, off: int, base: int, spec: str) -> str:
-    _check_offset(block, off, 2, base, spec)
+def _utf16_at(block: bytes, off: int, *, base: int, spec: str, off_spec: str) -> str:
+    _check_offset(block, off, 2, base=base, spec=spec, off_spec=off_spec)
     return Reader(block[off:], base=base + off).utf16z(spec)
 
 
-def _bytes_at(block: bytes, off: int, size: int, base: int, spec: str) -> bytes:
-    _check_offset(block, off, size, base, spec)
+def _bytes_at(block: bytes, off: int, size: int, *, base: int, spec: str, off_spec: str) -> bytes:
+    _check_offset(block, off, size, base=base, spec=spec, off_spec=off_spec)
     return block[off : off + size]
 
 
@@ -1008,6 +1016,7 @@ class AuxClientConnectionInfo(AuxBlockData):
         ("connection_flags", "u32"),
     )
     VARIABLE = (("connection_context_info", "str"),)
+    OFFSET_FIELDS: ClassVar[dict[str, str]] = {"connection_context_info": "OffsetConnectionContextInfo"}
     NAMES: ClassVar[_Names] = {"connection_flags": ("flags", {0x01: "cached mode"})}
 
     connection_guid: uuid.UUID = field(default=_NIL_GUID, metadata={"spec": "ConnectionGUID"})
@@ -1034,6 +1043,9 @@ class AuxServerSessionInfo(AuxBlockData):
     AUX_TYPE = 0x4B
     LAYOUT = (("@off:server_session_context_info", "u16"),)
     VARIABLE = (("server_session_context_info", "str"),)
+    OFFSET_FIELDS: ClassVar[dict[str, str]] = {
+        "server_session_context_info": "OffsetServerSessionContextInfo"
+    }
 
     server_session_context_info: str | None = None
 
