@@ -209,18 +209,21 @@ class Reader:
     def utf16z(self, field: str | None = None) -> str:
         """A UTF-16LE string terminated by a 2-byte NUL (MS-OXCDATA PtypString)."""
         start = self._pos
+        data, end = self._data, self._end
         pos = start
         while True:
-            if pos + 2 > self._end:
+            # The terminator is a NUL code unit: two zero bytes at an even distance from the start.
+            pos = data.find(b"\x00\x00", pos, end)
+            if pos < 0:
                 raise ShortBuffer(
                     "no UTF-16 NUL terminator before the end of input",
                     offset=self.base + start,
                     expected="a NUL-terminated UTF-16LE string",
                     field=field,
                 )
-            if self._data[pos] == 0 and self._data[pos + 1] == 0:
+            if (pos - start) % 2 == 0:
                 break
-            pos += 2
+            pos += 1
         raw = self._data[start:pos]
         self._pos = pos + 2
         return _decode(raw, "utf-16-le", self.base + start, field)
