@@ -20,7 +20,8 @@ the failure form shared by every request type (StatusCode, AuxiliaryBufferSize, 
 Sizes that follow from the data (RopBufferSize, AuxiliaryBufferSize) are not stored: ``encode`` writes
 them and the JSON view (``__json__``) shows them under the spec's names, in wire order. The
 AuxiliaryBuffer stays raw bytes; :attr:`auxiliary` decodes it lazily with ``rpcext.decode_aux_buffer``
-(MS-OXCRPC 3.1.4.1.2). The RopBuffer of Execute stays raw bytes too (``ropbuffer`` and ``rops`` read it).
+(MS-OXCRPC 3.1.4.1.2), and the JSON view adds that decoding as ``AuxiliaryBufferDecoded`` (not a wire
+field) after the raw bytes. The RopBuffer of Execute stays raw bytes too (``ropbuffer`` and ``rops`` read it).
 
 Every ``decode`` accepts ``progress``, a dict into which it writes each field (under the spec's name) as
 soon as it is read, so that a fault later in the body still shows what came before it.
@@ -31,14 +32,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from .errors import DecodeError, EncodeError
+from .errors import DecodeError, EncodeError, ProtocolError
 from .jsonview import spec_name
 from .registry import DecodeContext, body_decoder, decode_kind
+from .rpcext import AuxBuffer, decode_aux_buffer
 from .wire import Reader, Writer
 
 _T = TypeVar("_T")
@@ -90,13 +91,6 @@ def _put(progress: dict[str, Any], name: str, value: _T) -> _T:
     return value
 
 
-def _aux_decoder() -> Callable[[bytes], Any]:
-    # rpcext.py is written alongside this module; import it only when an aux buffer is decoded.
-    module = importlib.import_module(f"{__package__}.rpcext")
-    func: Callable[[bytes], Any] = module.decode_aux_buffer
-    return func
-
-
 class _Body:
     """Behaviour shared by every body: JSON with derived sizes, lazy aux decoding."""
 
@@ -115,18 +109,25 @@ class _Body:
             if f.name in _SIZE_NAMES:
                 out[_SIZE_NAMES[f.name]] = len(value)
             out[f.metadata.get("spec") or spec_name(f.name)] = value
+            if f.name == "auxiliary_buffer" and value:
+                # Not a wire field: the same bytes decoded, for the reader (e.g. gromox's 36-byte
+                # Connect aux); a fault there does not hide the rest of the body.
+                try:
+                    out["AuxiliaryBufferDecoded"] = self.auxiliary
+                except ProtocolError as exc:
+                    out["AuxiliaryBufferError"] = str(exc)
         return out
 
     @functools.cached_property
-    def auxiliary(self) -> Any:
+    def auxiliary(self) -> AuxBuffer | None:
         """The AuxiliaryBuffer decoded (RPC_HEADER_EXT + AUX blocks, MS-OXCRPC 3.1.4.1.2); None if empty.
 
-        Raises :class:`ProtocolError` if the buffer does not decode; the raw bytes stay available in
-        ``auxiliary_buffer`` either way.
+        Decoded on first use by ``rpcext.decode_aux_buffer``. Raises :class:`ProtocolError` if the
+        buffer does not decode; the raw bytes stay available in ``auxiliary_buffer`` either way.
         """
         if not self.auxiliary_buffer:
             return None
-        return _aux_decoder()(self.auxiliary_buffer)
+        return decode_aux_buffer(self.auxiliary_buffer)
 
 
 def _read_aux(r: Reader, progress: dict[str, Any]) -> bytes:
