@@ -433,7 +433,9 @@ _envelopes = st.builds(
 
 @settings(max_examples=300)
 @given(_envelopes, st.lists(st.integers(0, 10**6), max_size=12))
-def test_round_trip_under_random_splits(params: tuple, cuts: list[int]) -> None:  # type: ignore[type-arg]
+def test_round_trip_under_random_splits(
+    params: tuple[bytes, int, int, int | None, list[tuple[str, str]]], cuts: list[int]
+) -> None:
     body, pending, elapsed, code, headers = params
     data = encode_envelope(
         body, pending=pending, elapsed_time=elapsed, start_time=START, response_code=code, headers=headers
