@@ -24,7 +24,7 @@ from .ropbuffer import RopBuffer
 from .rops import RopRequest, encode_rops
 from .rops.base import Rop
 from .rops.codec import iter_requests, iter_responses
-from .rpcext import decode_aux_buffer, encode_ext_buffers, iter_ext_buffers
+from .rpcext import encode_ext_buffers, iter_ext_buffers
 from .wire import Reader
 
 # Offsets of RopBuffer inside the bodies: Flags u32, RopBufferSize u32 (request);
@@ -92,14 +92,6 @@ def _decode_chain(
         pos += _RPC_HEADER_EXT_SIZE + ext.header.size
 
 
-def _aux(data: bytes, ctx: DecodeContext) -> Any:
-    if not data:
-        return None
-    value = decode_aux_buffer(data)
-    ctx.partial["AuxiliaryBuffer"] = value
-    return value
-
-
 def decode_execute_request(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
     """An Execute request body with its RopBuffer decoded into ROP requests."""
     body = ExecuteRequest.decode(data)
@@ -108,9 +100,6 @@ def decode_execute_request(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
     result["RopBuffer"] = _decode_chain(
         body.rop_buffer, _REQUEST_ROPBUFFER_OFFSET, ctx, requests=True, columns=None
     )
-    aux = _aux(body.auxiliary_buffer, ctx)
-    if aux is not None:
-        result["AuxiliaryBuffer"] = aux
     return result
 
 
@@ -124,9 +113,6 @@ def decode_execute_response(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
         result["RopBuffer"] = _decode_chain(
             rop_buffer, _RESPONSE_ROPBUFFER_OFFSET, ctx, requests=False, columns=ctx.columns
         )
-    aux = _aux(getattr(body, "auxiliary_buffer", b""), ctx)
-    if aux is not None:
-        result["AuxiliaryBuffer"] = aux
     return result
 
 
