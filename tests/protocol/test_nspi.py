@@ -387,6 +387,23 @@ def test_display_type_names() -> None:
     assert display_type_name(0x12345) is None
 
 
+def test_json_view_names_fields_and_decodes_the_aux_buffer() -> None:
+    resp = GetPropsResponse.decode(vector("oxcmapihttp_nspi_getprops_response_gromox.txt"))
+    view = to_jsonable(resp)
+    assert view["ErrorCode"] == ERRORS_RETURNED
+    assert view["ErrorCodeName"] == "ErrorsReturned"
+    assert view["AuxiliaryBufferSize"] == 0
+    assert "AuxiliaryBufferDecoded" not in view
+    assert view["PropertyValues"][1]["PropertyTag"] == "0x3A17000A"
+    # RPC_HEADER_EXT alone (Version 0, Flags Last, Size 0, SizeActual 0): an aux buffer without blocks.
+    with_aux = to_jsonable(UnbindRequest(auxiliary_buffer=bytes.fromhex("0000040000000000")))
+    assert with_aux["AuxiliaryBufferSize"] == 8
+    assert with_aux["AuxiliaryBufferDecoded"]["RPC_HEADER_EXT"] is not None
+    broken = to_jsonable(UnbindRequest(auxiliary_buffer=b"\x01"))
+    assert "AuxiliaryBufferError" in broken
+    assert to_jsonable(UnbindResponse())["ErrorCodeName"] == "UnbindSuccess"
+
+
 def test_stat_with_() -> None:
     moved = BIND_STAT.with_(current_rec=0x1234, container_id=7)
     assert (moved.current_rec, moved.container_id, moved.code_page) == (0x1234, 7, 1252)

@@ -10,11 +10,14 @@ failure form and the ``AuxiliaryBufferSize`` + ``AuxiliaryBuffer`` trailer (PROT
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
+from .errorcodes import error_name
 from .errors import DecodeError, EncodeError, ProtocolError
 from .jsonview import spec_name
 from .nspi_types import Stat
@@ -30,6 +33,7 @@ from .properties import (
     write_property_value_r,
     write_tagged_value,
 )
+from .rpcext import AuxBuffer, decode_aux_buffer
 from .wire import Reader, Writer
 
 MAX_COUNT = 100_000
@@ -498,6 +502,36 @@ class AddressBookBody:
     REQUEST_TYPE: ClassVar[str]
     _LAYOUT: ClassVar[Layout]
     auxiliary_buffer: bytes
+
+    @functools.cached_property
+    def auxiliary(self) -> AuxBuffer | None:
+        """The AuxiliaryBuffer decoded (RPC_HEADER_EXT + AUX blocks, MS-OXCRPC 3.1.4.1.2); None if empty.
+
+        Decoded on first use; raises :class:`ProtocolError` if it does not decode (the raw bytes stay in
+        ``auxiliary_buffer``).
+        """
+        if not self.auxiliary_buffer:
+            return None
+        return decode_aux_buffer(self.auxiliary_buffer)
+
+    def __json__(self) -> dict[str, Any]:
+        """The fields under their spec names, plus what a reader wants beside them (not wire fields):
+        AuxiliaryBufferSize, the ErrorCode's name and the auxiliary buffer decoded."""
+        out: dict[str, Any] = {}
+        assert dataclasses.is_dataclass(self)
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "auxiliary_buffer":
+                out["AuxiliaryBufferSize"] = len(value)
+            out[f.metadata.get("spec") or spec_name(f.name)] = value
+            if f.name == "error_code" and value is not None:
+                out["ErrorCodeName"] = error_name(value, nspi=True)
+            if f.name == "auxiliary_buffer" and value:
+                try:
+                    out["AuxiliaryBufferDecoded"] = self.auxiliary
+                except ProtocolError as exc:
+                    out["AuxiliaryBufferError"] = str(exc)
+        return out
 
     @classmethod
     def decode(cls, data: bytes, partial: dict[str, Any] | None = None) -> Self:
