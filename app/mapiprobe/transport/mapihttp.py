@@ -37,8 +37,9 @@ A late X-ResponseCode among the additional headers (a failure found after the fi
 number of PENDING keep-alives, the bytes each way and the timings; cookie *values* never enter a record,
 a message or a result (cookie names may).
 
-:func:`make_mapihttp_client` builds the one httpx client an endpoint should have: HTTP/1.1 keep-alive and
-never more than two TCP connections (one for requests, one for a NotificationWait that is pending).
+An endpoint should have its own httpx client (:func:`make_mapihttp_client`): HTTP/1.1 keep-alive, and since
+the endpoint never runs more than two requests at once, never more than two TCP connections (one for
+requests, one for a NotificationWait that is pending).
 """
 
 from __future__ import annotations
@@ -71,14 +72,7 @@ from mapiprobe.protocol.envelope import (
     describe,
 )
 from mapiprobe.protocol.errors import ProtocolError
-from mapiprobe.transport.client import (
-    USER_AGENT,
-    ConnectionOptions,
-    MappedBackend,
-    TracingTransport,
-    make_ssl_context,
-    parse_connect_to,
-)
+from mapiprobe.transport.client import ConnectionOptions, TracingTransport, make_client
 from mapiprobe.transport.errors import (
     ConnectionLost,
     HTTPFailure,
@@ -86,7 +80,6 @@ from mapiprobe.transport.errors import (
     redact_url,
     translate,
 )
-from mapiprobe.transport.resolve import make_resolver
 from mapiprobe.transport.trace import Trace, TraceRecord, challenge_schemes, redact_headers
 
 CONTENT_TYPE = "application/mapi-http"
@@ -99,8 +92,8 @@ DISCONNECT_TYPES = frozenset({"Disconnect", "Unbind"})
 CONCURRENT_TYPES = frozenset({"NotificationWait"})
 """Request types that may be outstanding beside another request of the same context (3.1.5.5)."""
 
-MAPIHTTP_LIMITS = httpx.Limits(max_connections=2, max_keepalive_connections=2, keepalive_expiry=30)
-"""One connection for requests, one for a pending NotificationWait."""
+MAX_CONNECTIONS = 2
+"""Requests of one endpoint in flight at once: one ordinary request and one pending NotificationWait."""
 DEFAULT_PENDING_PERIOD_MS = 30000
 """X-PendingPeriod default (2.2.3.3.5); 3.2.2 says 15 s and Exchange 2013 sent 15000 (PROTOCOL.md §2.6 ⚠)."""
 MAX_SERVER_TEXT = 8192
@@ -421,32 +414,12 @@ def _parse_set_cookie(value: str) -> tuple[_Cookie, bool] | None:
 
 
 def make_mapihttp_client(options: ConnectionOptions, *, trace: Trace | None = None) -> httpx.Client:
-    """The httpx client of one MAPI/HTTP endpoint: like ``make_client`` but never more than two TCP
-    connections (:data:`MAPIHTTP_LIMITS`), traced into ``trace``."""
-    rules = tuple(parse_connect_to(rule) for rule in options.connect_to)
-    resolver = (
-        make_resolver(options.dns_server, timeout=options.connect_timeout) if options.dns_server else None
-    )
-    transport = TracingTransport(
-        ssl_context=make_ssl_context(options),
-        backend=MappedBackend(rules, resolver),
-        trace=trace,
-        limits=MAPIHTTP_LIMITS,
-    )
-    timeout = httpx.Timeout(
-        connect=options.connect_timeout,
-        read=options.read_timeout,
-        write=options.read_timeout,
-        pool=options.connect_timeout,
-    )
-    return httpx.Client(
-        transport=transport,
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,
-        headers={"User-Agent": USER_AGENT},
-        limits=MAPIHTTP_LIMITS,
-    )
+    """The httpx client of one MAPI/HTTP endpoint (the transport's traced client, HTTP/1.1 keep-alive).
+
+    :class:`MapiHttpEndpoint` lets at most :data:`MAX_CONNECTIONS` requests run at once on it, so the pool
+    never holds more than two connections: one for requests, one for a pending NotificationWait.
+    """
+    return make_client(options, trace=trace)
 
 
 class _NoCookies(httpx.Cookies):
@@ -520,6 +493,7 @@ class MapiHttpEndpoint:
         else:
             self.trace = self._own_trace = trace
         self.last_pending_period_ms: int | None = None
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
     # -- public verbs ------------------------------------------------------------------------------
 
@@ -537,7 +511,7 @@ class MapiHttpEndpoint:
         only waits for another NotificationWait (3.1.5.5).
         """
         lock = context.wait_lock if request_type in CONCURRENT_TYPES else context.request_lock
-        with lock:
+        with lock, self._slots:
             return self._request(request_type, body, context, cancel)
 
     def ping(self, context: SessionContext, *, cancel: threading.Event | None = None) -> MapiHttpResult:
@@ -1021,7 +995,7 @@ __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_CLIENT_APPLICATION",
     "DISCONNECT_TYPES",
-    "MAPIHTTP_LIMITS",
+    "MAX_CONNECTIONS",
     "PING",
     "BadMapiHttpResponse",
     "ClientInfo",

@@ -13,7 +13,10 @@ those headers becomes ``[redacted]``.
 Later layers add MAPI/HTTP fields: ``request_type``, ``request_id`` and ``response_code`` are read from
 the ``X-RequestType``, ``X-RequestId`` and ``X-ResponseCode`` headers when present, and ``annotations``
 carries any further (name, value) pairs a caller attaches through the ``mapiprobe.annotations``
-request extension.
+request extension. transport/mapihttp.py annotates what only the response stream shows: the number of
+PENDING keep-alives (``mapihttp.pending_count`` -> :attr:`TraceRecord.pending_count`) and a late
+X-ResponseCode among the additional headers (``mapihttp.response_code``, which then wins over the header
+value in :attr:`TraceRecord.response_code`; MS-OXCMAPIHTTP 3.2.5.2).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 REDACTED = "[redacted]"
+ANNOTATION_PENDING_COUNT = "mapihttp.pending_count"
+ANNOTATION_RESPONSE_CODE = "mapihttp.response_code"
 
 _AUTHORIZATION = frozenset({"authorization", "proxy-authorization"})
 _CHALLENGE = frozenset({"www-authenticate", "proxy-authenticate"})
@@ -60,8 +65,17 @@ class TraceRecord:
     label: str | None = None  # what the exchange was for, from the ``mapiprobe.label`` request extension
     request_type: str | None = None  # X-RequestType (MAPI/HTTP)
     request_id: str | None = None  # X-RequestId (MAPI/HTTP)
-    response_code: str | None = None  # X-ResponseCode (MAPI/HTTP)
+    response_code: str | None = None  # X-ResponseCode (MAPI/HTTP); a late one in the envelope wins
     annotations: tuple[tuple[str, str], ...] = field(default=())
+    pending_count: int | None = None  # PENDING keep-alives in the MAPI/HTTP response stream
+
+    def __post_init__(self) -> None:
+        # MAPI/HTTP facts seen in the response stream arrive as annotations (see the module docstring).
+        for key, value in self.annotations:
+            if key == ANNOTATION_PENDING_COUNT and self.pending_count is None and value.isdigit():
+                object.__setattr__(self, "pending_count", int(value))
+            elif key == ANNOTATION_RESPONSE_CODE and value:
+                object.__setattr__(self, "response_code", value)
 
     def header(self, name: str, *, response: bool = True) -> str | None:
         """First value of a (redacted) header, case-insensitive."""
@@ -253,6 +267,8 @@ class Trace:
 
 
 __all__ = [
+    "ANNOTATION_PENDING_COUNT",
+    "ANNOTATION_RESPONSE_CODE",
     "REDACTED",
     "Listener",
     "Trace",
