@@ -366,11 +366,18 @@ def test_partial_decode_keeps_the_rows_read_before_a_fault() -> None:
     func = kinds()["nspi-response"].func
     with pytest.raises(ProtocolError):
         func(raw[:-10], ctx)
-    assert ctx.partial["StatusCode"] == 0
-    assert ctx.partial["State"].total_recs == 2
-    assert ctx.partial["Columns"] == (DISPLAY_NAME, TITLE, DISPLAY_TYPE)
-    assert len(ctx.partial["RowData"]) == 1
-    assert ctx.partial["RowData"][0].get(DISPLAY_NAME) == "Alice"
+    progress = ctx.partial["QueryRows response body"]
+    assert progress["StatusCode"] == 0
+    assert progress["State"].total_recs == 2
+    assert progress["Columns"] == (DISPLAY_NAME, TITLE, DISPLAY_TYPE)
+    assert len(progress["RowData"]) == 1
+    assert progress["RowData"][0].get(DISPLAY_NAME) == "Alice"
+    # On success the stage holds the whole body.
+    whole = DecodeContext(request_type="QueryRows")
+    decoder = find_body_decoder("QueryRows", "response")
+    assert decoder is not None
+    body = decoder(raw, whole)
+    assert whole.partial["QueryRows response body"] is body
 
 
 def test_entry_id_of_an_unknown_type() -> None:
@@ -453,6 +460,17 @@ def test_decode_kinds() -> None:
     assert table["stat"].func(vector("oxnspi_4_bind_stat.txt"), DecodeContext()) == BIND_STAT
     entry = table["entryid"].func(vector("oxnspi_permanent_entryid.txt"), DecodeContext())
     assert isinstance(entry, PermanentEntryId)
+
+
+def test_a_framed_response_decodes_its_nspi_body() -> None:
+    """The envelope decoder finds the body decoder by X-RequestType, whatever its case (gromox: "bind")."""
+    body = BindResponse(server_guid=uuid.UUID("3C8F7F05-6B11-4F8A-9D2E-0123456789AB")).encode()
+    stream = (
+        b"PROCESSING\r\nDONE\r\nX-ElapsedTime: 1\r\nX-StartTime: Mon, 01 Jan 2024 10:00:00 GMT\r\n\r\n" + body
+    )
+    ctx = DecodeContext(request_type="bind")
+    result = kinds()["mapihttp-response"].func(stream, ctx)
+    assert BindResponse.decode(body) in result.values()
 
 
 def test_cli_decodes_an_nspi_body(capsys: pytest.CaptureFixture[str]) -> None:

@@ -667,32 +667,42 @@ def decode_response(
 # -- registration with `mapiprobe decode` -------------------------------------------------------------
 
 
-def _register_bodies() -> None:
-    for name, req_cls in REQUEST_CLASSES.items():
-        body_decoder(name, "request")(_body_func(req_cls))
-    for name, resp_cls in RESPONSE_CLASSES.items():
-        body_decoder(name, "response")(_body_func(resp_cls))
+def _decode_staged(cls: type[AddressBookBody], direction: str, data: bytes, ctx: DecodeContext) -> Any:
+    """Decode into ``ctx.partial["<X-RequestType> <direction> body"]``: fields land there as they are read
+    (so a fault still shows them), then the whole body replaces them."""
+    stage = f"{cls.REQUEST_TYPE} {direction} body"
+    progress: dict[str, Any] = {}
+    ctx.partial[stage] = progress
+    body = cls.decode(data, progress)
+    ctx.partial[stage] = body
+    return body
 
 
-def _body_func(cls: type[AddressBookBody]) -> Callable[[bytes, DecodeContext], Any]:
+def _body_func(cls: type[AddressBookBody], direction: str) -> Callable[[bytes, DecodeContext], Any]:
     def decode_body(data: bytes, ctx: DecodeContext) -> Any:
-        return cls.decode(data, ctx.partial)
+        return _decode_staged(cls, direction, data, ctx)
 
     decode_body.__name__ = f"decode_{cls.__name__}"
+    decode_body.__doc__ = f"Decode a MAPI/HTTP {cls.REQUEST_TYPE} {direction} body (MS-OXCMAPIHTTP 2.2.5)."
     return decode_body
 
 
-_register_bodies()
+for _name, _req in REQUEST_CLASSES.items():
+    body_decoder(_name, "request")(_body_func(_req, "request"))
+for _name, _resp in RESPONSE_CLASSES.items():
+    body_decoder(_name, "response")(_body_func(_resp, "response"))
 
 
 @decode_kind("nspi-request", "address book (NSPI) request body; needs --request-type (Bind, QueryRows...)")
 def _decode_nspi_request(data: bytes, ctx: DecodeContext) -> Any:
-    return decode_request(canonical_request_type(ctx.request_type), data, ctx.partial)
+    cls = REQUEST_CLASSES[canonical_request_type(ctx.request_type)]
+    return _decode_staged(cls, "request", data, ctx)
 
 
 @decode_kind("nspi-response", "address book (NSPI) response body; needs --request-type (Bind, QueryRows...)")
 def _decode_nspi_response(data: bytes, ctx: DecodeContext) -> Any:
-    return decode_response(canonical_request_type(ctx.request_type), data, ctx.partial)
+    cls = RESPONSE_CLASSES[canonical_request_type(ctx.request_type)]
+    return _decode_staged(cls, "response", data, ctx)
 
 
 @decode_kind("stat", "NSPI STAT structure (36 bytes, MS-OXNSPI 2.2.8)")
