@@ -342,6 +342,7 @@ class _Slot:
     started: float = 0.0
     result: _SlotResult | None = None
     thread: threading.Thread | None = None
+    stop: threading.Event = field(default_factory=threading.Event)  # set when the discovery has decided
 
 
 class AutodiscoverSession:
@@ -397,6 +398,7 @@ class AutodiscoverSession:
         self._redirects: list[Redirect] = []
         self._findings: list[Finding] = []
         self._client: httpx.Client | None = None
+        self._threads: list[threading.Thread] = []
 
     # -- trust ------------------------------------------------------------------------------------------
 
@@ -659,7 +661,7 @@ class AutodiscoverSession:
         result.attempts.append(
             Attempt(name, Source.SRV, "SRV", Outcome.CANDIDATE, f"{listed} -> {url}", elapsed_ms=_ms(started))
         )
-        if self.cancel.is_set():
+        if self.cancel.is_set() or slot.stop.is_set():
             return result
         if not self._trusted(target):
             result.consent = ConsentRequest(
@@ -715,7 +717,7 @@ class AutodiscoverSession:
             result.attempts.append(attempt(Outcome.DUPLICATE, f"-> {url}", status=response.status_code))
             return result
         result.attempts.append(attempt(Outcome.CANDIDATE, f"-> {url}", status=response.status_code))
-        if self.cancel.is_set():
+        if self.cancel.is_set() or slot.stop.is_set():
             return result
         target = host_of(url)
         if not self._trusted(target):
@@ -827,11 +829,22 @@ class AutodiscoverSession:
 
         slot.started = time.perf_counter()
         slot.thread = threading.Thread(target=run, name=f"autodiscover-{slot.source.value}", daemon=True)
+        self._threads.append(slot.thread)
         slot.thread.start()
 
     def _discover(self, domain: str, email: str) -> tuple[_Answer | None, bool]:
         """Probe every candidate of ``domain`` concurrently. Returns (answer, any document rejected)."""
         slots, taken = self._slots(domain, email)
+        try:
+            return self._decide(slots, taken, domain, email)
+        finally:
+            # Workers still running start nothing new (no POST after a lookup) once the answer is known.
+            for slot in slots:
+                slot.stop.set()
+
+    def _decide(
+        self, slots: list[_Slot], taken: list[str], domain: str, email: str
+    ) -> tuple[_Answer | None, bool]:
         self._emit("candidates", f"{len(slots)} candidates for {domain}: " + ", ".join(s.url for s in slots))
         self._events = queue.Queue()
         for slot in slots:
@@ -1111,12 +1124,26 @@ class AutodiscoverSession:
     def run(self) -> DiscoveryResult:
         """Discover (or ask ``options.url``), follow redirects, and return what was found."""
         self._emit("start", f"Autodiscover for {self.email}")
-        self._client = make_client(self.connection, trace=self.trace)
+        client = self._client = make_client(self.connection, trace=self.trace)
         try:
             return self._run()
         finally:
-            client, self._client = self._client, None
+            self._close_later(client)
+
+    def _close_later(self, client: httpx.Client) -> None:
+        """Close the client once no candidate thread uses it any more, without waiting here: a superseded
+        candidate may still be in flight (it ends within its own time limit)."""
+        live = [t for t in self._threads if t.is_alive()]
+        if not live:
             client.close()
+            return
+
+        def close_when_idle() -> None:
+            for thread in live:
+                thread.join()
+            client.close()
+
+        threading.Thread(target=close_when_idle, name="autodiscover-closer", daemon=True).start()
 
     def _run(self) -> DiscoveryResult:
         rejected = False

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -120,11 +121,36 @@ def parse_connect_to(text: str) -> ConnectTo:
 # -- the network backend --------------------------------------------------------------------------------
 
 
+class SSLContextPool:
+    """TLS contexts lent out one per handshake, so that handshakes run in parallel.
+
+    truststore's context holds a lock for the whole of each handshake, so one shared context would make a
+    black-holed server (whose handshake never completes) stall every other connection until it times out.
+    A context is borrowed for the handshake only; the finished connection keeps using it, which is safe.
+    """
+
+    def __init__(self, factory: Callable[[], ssl.SSLContext]) -> None:
+        self._factory = factory
+        self._free: list[ssl.SSLContext] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[ssl.SSLContext]:
+        with self._lock:
+            ctx = self._free.pop() if self._free else self._factory()
+        try:
+            yield ctx
+        finally:
+            with self._lock:
+                self._free.append(ctx)
+
+
 class _Stream(httpcore.NetworkStream):
     """Delegates to the real stream; a TLS handshake timeout is raised as :class:`TLSHandshakeTimeout`."""
 
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
+    def __init__(self, inner: httpcore.NetworkStream, contexts: SSLContextPool | None = None) -> None:
         self._inner = inner
+        self._contexts = contexts
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, timeout)
@@ -139,7 +165,11 @@ class _Stream(httpcore.NetworkStream):
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
         try:
-            return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+            if self._contexts is None:
+                return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+            with self._contexts.borrow() as ctx:
+                ctx.set_alpn_protocols(["http/1.1"])
+                return _Stream(self._inner.start_tls(ctx, server_hostname, timeout))
         except httpcore.ConnectTimeout as exc:
             raise TLSHandshakeTimeout(f"TLS handshake with {server_hostname} timed out") from exc
 
@@ -150,9 +180,15 @@ class _Stream(httpcore.NetworkStream):
 class MappedBackend(httpcore.NetworkBackend):
     """httpcore's sync backend with ``--connect-to`` rules and a pluggable resolver in front of connect."""
 
-    def __init__(self, rules: Iterable[ConnectTo] = (), resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        rules: Iterable[ConnectTo] = (),
+        resolver: Resolver | None = None,
+        contexts: SSLContextPool | None = None,
+    ) -> None:
         self.rules = tuple(rules)
         self.resolver = resolver
+        self.contexts = contexts
         self._inner = httpcore.SyncBackend()
 
     def route(self, host: str, port: int) -> tuple[str, int]:
@@ -186,7 +222,7 @@ class MappedBackend(httpcore.NetworkBackend):
             except httpcore.ConnectError as exc:  # try the next address; a timeout ends the attempt
                 failure = exc
                 continue
-            return _Stream(stream)
+            return _Stream(stream, self.contexts)
         assert failure is not None
         raise failure
 
@@ -446,9 +482,11 @@ def make_client(options: ConnectionOptions, *, trace: Trace | None = None) -> ht
     resolver = None
     if options.dns_server:
         resolver = make_resolver(options.dns_server, timeout=options.connect_timeout)
+    # httpcore gets a context of its own (it sets ALPN on it; it also makes a bad --ca-cert fail here);
+    # the handshakes use the pool's.
     transport = TracingTransport(
         ssl_context=make_ssl_context(options),
-        backend=MappedBackend(rules, resolver),
+        backend=MappedBackend(rules, resolver, SSLContextPool(lambda: make_ssl_context(options))),
         trace=trace,
     )
     timeout = httpx.Timeout(
