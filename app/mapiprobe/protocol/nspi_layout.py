@@ -108,7 +108,7 @@ def _read_doubled_nul(dec: _Dec) -> bool:
     """
     r = dec.r
     rem = r.remaining
-    pos = r.offset - r.base
+    pos = r.offset  # absolute: every reader here has base = its first byte's index in dec.data
     ahead = dec.data[pos : pos + 6]
     if rem < 6 or ahead[:2] != b"\x00\x00":
         return False
@@ -474,7 +474,7 @@ def _decode_target_then_rest(dec: _Dec, layout: Layout, i: int, out: dict[str, A
         dec.partial[_key(target_name)] = None
         _decode_fields(dec, layout, i + 1, out)
         return
-    pos = dec.r.offset - dec.r.base
+    pos = dec.r.offset
     first_error: ProtocolError | None = None
     for form in (TARGET_PROPERTY_VALUE_R, TARGET_TAGGED):
         sub = _Dec(dec.data, Reader(dec.data[pos:], base=pos), dec.partial)
