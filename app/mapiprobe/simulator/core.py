@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 # mounts a MapiHttpService (simulator/mapihttp.py) on ``sim.https_site`` and returns it.
 ENDPOINT_MODULES: tuple[str, ...] = (
     # e.g. "mailbox",  (simulator/mailbox.py)
+    "nspi",  # the address book endpoint /mapi/nspi/ (simulator/nspi.py)
 )
 
 
@@ -45,6 +46,7 @@ class Simulator:
         state_dir: Path | None = None,
         slow_seconds: float = 3.0,
         org_file: Path | None = None,
+        gal_size: int | None = None,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
@@ -64,6 +66,8 @@ class Simulator:
         self.autodiscover = AutodiscoverService(
             self.org, lambda: self.scenario, slow_seconds=lambda: self.slow_seconds, stopping=self._stopping
         )
+        self.gal_size = gal_size
+        """Entries of the generated address book (None: simulator/directory.py's default, 2,000)."""
         self.endpoints: dict[str, MapiHttpService] = {}
         """MAPI/HTTP services by name (``emsmdb``, ``nspi``); tests turn their knobs (fault, delay_s...)."""
         self._install_routes()

@@ -36,7 +36,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mapiprobe.protocol.errors import DecodeError, ProtocolError
 from mapiprobe.protocol.nspi import (
@@ -115,6 +115,9 @@ from .directory import (
 from .mapihttp import MapiHttpService, SimResponseCode, SimSessionContext
 from .org import Organisation
 from .web import Request
+
+if TYPE_CHECKING:
+    from .core import Simulator
 
 NSPI_PATH = "/mapi/nspi/"
 
@@ -239,6 +242,10 @@ class NspiHandler:
     def directory(self) -> Directory:
         d = self._directory
         return d.get() if isinstance(d, LazyDirectory) else d
+
+    def warm(self) -> Directory:
+        """Generate the directory now (it is otherwise made by the first Bind)."""
+        return self.directory
 
     # -- dispatch ---------------------------------------------------------------------------------
 
@@ -841,16 +848,16 @@ def _read_anr_restriction(body: bytes, start: int, with_has_value: bool) -> tupl
     return str(text), r.offset
 
 
-def install_nspi(
-    site: Any,
-    org: Organisation,
-    *,
-    gal_size: int = DEFAULT_GAL_SIZE,
-    seed: int = DEFAULT_SEED,
-    hosts: Sequence[str] | None = None,
-) -> tuple[MapiHttpService, NspiHandler]:
-    """Mount the address book endpoint at ``/mapi/nspi/`` of ``site`` (the simulator's HTTPS site)."""
-    handler = NspiHandler(org, LazyDirectory(gal_size, seed=seed, org=org))
+def install(sim: Simulator) -> MapiHttpService:
+    """Mount the address book endpoint at ``/mapi/nspi/`` of the simulator's HTTPS site (every host).
+
+    The directory has ``sim.gal_size`` entries (default :data:`DEFAULT_GAL_SIZE`) and ``sim.gal_seed``
+    as its seed; it is generated on the first Bind (or by :meth:`NspiHandler.warm`).
+    """
+    org = sim.org
+    size = getattr(sim, "gal_size", None) or DEFAULT_GAL_SIZE
+    seed = getattr(sim, "gal_seed", None) or DEFAULT_SEED
+    handler = NspiHandler(org, LazyDirectory(size, seed=seed, org=org))
     service = MapiHttpService(
         "nspi",
         connect_types={"Bind"},
@@ -859,8 +866,8 @@ def install_nspi(
         server_application=org.server_application,
         request_types={name for name in _REQUEST_TYPES if name not in ("Bind", "Unbind")},
     )
-    service.install(site, NSPI_PATH, hosts=hosts)
-    return service, handler
+    service.install(sim.https_site, NSPI_PATH)
+    return service
 
 
 _REQUEST_TYPES = (
@@ -886,5 +893,5 @@ __all__ = [
     "ENTRY_TAGS",
     "NSPI_PATH",
     "NspiHandler",
-    "install_nspi",
+    "install",
 ]
