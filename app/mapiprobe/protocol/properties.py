@@ -32,6 +32,7 @@ than guess a length.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -433,6 +434,7 @@ def _has_value_byte(prop_type: int) -> bool:
     return prop_type in _HAS_VALUE_TYPES or bool(prop_type & MV_FLAG)
 
 
+@functools.lru_cache(maxsize=512)
 def _field(prop_type: int) -> str:
     return f"PropertyValue ({type_name(prop_type)})"
 
@@ -920,6 +922,38 @@ def _with_id_type(tag: PropertyTag, value: Any) -> Any:
     return value
 
 
+_Plan = tuple[tuple[PropertyTag, Callable[[Reader], Any] | None, Callable[[int], Any] | None], ...]
+
+
+@functools.lru_cache(maxsize=128)
+def _row_plan(columns: tuple[int, ...], ctx: Context, encoding: str) -> _Plan:
+    """Per column, once per column list: its tag, a reader for its value, and the id conversion.
+
+    Rows of one table share their columns, so the type dispatch is done here once instead of per value.
+    """
+    plan = []
+    for column in columns:
+        tag = PropertyTag(column & 0xFFFFFFFF)
+        prop_type = tag.prop_type
+        read = None if prop_type == PropType.UNSPECIFIED else _compiled_reader(prop_type, ctx, encoding)
+        convert = _ID_PROPS.get(tag.prop_id) if prop_type == PropType.INTEGER64 else None
+        plan.append((tag, read, (lambda v, c=convert: c(v & 0xFFFFFFFFFFFFFFFF)) if convert else None))
+    return tuple(plan)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled_reader(prop_type: int, ctx: Context, encoding: str) -> Callable[[Reader], Any]:
+    """A function reading one PropertyValue of ``prop_type``, equivalent to :func:`read_value`."""
+    f = _field(prop_type)
+    if not prop_type & (MV_FLAG | MVI_FLAG):
+        scalar = _SCALAR_READERS.get(prop_type)
+        if scalar is not None:  # no HasValue byte in either context
+            return lambda r: scalar(r, f)
+        if prop_type == PropType.STRING and ctx is Context.ROP:
+            return lambda r: r.utf16z(f)
+    return lambda r: read_value(r, prop_type, ctx, encoding=encoding)
+
+
 @dataclass(frozen=True)
 class PropertyRow:
     """StandardPropertyRow (Flag 0x00) or FlaggedPropertyRow (Flag 0x01), MS-OXCDATA 2.8.1.
@@ -947,18 +981,26 @@ class PropertyRow:
                 expected="0x00 (StandardPropertyRow) or 0x01 (FlaggedPropertyRow) — MS-OXCDATA 2.8.1",
             )
         out: list[PropertyValue] = []
-        for column in columns:
-            tag = PropertyTag(column & 0xFFFFFFFF)
-            prop_type = tag.prop_type
-            if prop_type == PropType.UNSPECIFIED:
+        for column_tag, read, convert in _row_plan(tuple(columns), ctx, encoding):
+            tag = column_tag
+            if read is None:  # PtypUnspecified column: the type comes from the wire
                 prop_type = r.u16("PropertyType")
-                tag = tag.with_type(prop_type)
-            if flag == 0x01:
-                f, value = read_flagged_value(r, prop_type, ctx, encoding=encoding)
-                out.append(PropertyValue(tag, _with_id_type(tag, value), f))
+                tag = column_tag.with_type(prop_type)
+                if flag == 0x01:
+                    f, value = read_flagged_value(r, prop_type, ctx, encoding=encoding)
+                    out.append(PropertyValue(tag, _with_id_type(tag, value), f))
+                else:
+                    out.append(
+                        PropertyValue(
+                            tag, _with_id_type(tag, read_value(r, prop_type, ctx, encoding=encoding))
+                        )
+                    )
+            elif flag == 0x01:
+                f, value = read_flagged_value(r, tag.prop_type, ctx, encoding=encoding)
+                out.append(PropertyValue(tag, convert(value) if convert and f == FLAG_PRESENT else value, f))
             else:
-                value = read_value(r, prop_type, ctx, encoding=encoding)
-                out.append(PropertyValue(tag, _with_id_type(tag, value)))
+                value = read(r)
+                out.append(PropertyValue(tag, convert(value) if convert else value))
         return cls(flag, tuple(out))
 
     def encode(
