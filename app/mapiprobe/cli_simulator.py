@@ -32,8 +32,25 @@ def register(subparsers: Any) -> None:
         "--state-dir", type=Path, help="keep the CA and certificates here (default: a temp dir)"
     )
     parser.add_argument("--slow-seconds", type=float, default=3.0, help="delay of the 'slow' scenario")
+    parser.add_argument(
+        "--gal-size",
+        type=_gal_size,
+        default=None,
+        metavar="N",
+        help="entries in the generated address book (default 2000; e.g. 100000 for a large GAL)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on one line")
     parser.set_defaults(func=cmd_simulator)
+
+
+def _gal_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError("the GAL size must be between 0 and 1000000")
+    return value
 
 
 def cmd_simulator(args: argparse.Namespace) -> int:
@@ -47,7 +64,11 @@ def cmd_simulator(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         sim = Simulator(
-            scenario=args.scenario, port=args.port, state_dir=args.state_dir, slow_seconds=args.slow_seconds
+            scenario=args.scenario,
+            port=args.port,
+            state_dir=args.state_dir,
+            slow_seconds=args.slow_seconds,
+            gal_size=args.gal_size,
         )
         try:
             sim.start()
