@@ -48,6 +48,7 @@ import contextlib
 import datetime as _dt
 import email.utils
 import html
+import http.cookiejar
 import itertools
 import re
 import socket
@@ -422,11 +423,9 @@ def make_mapihttp_client(options: ConnectionOptions, *, trace: Trace | None = No
     return make_client(options, trace=trace)
 
 
-class _NoCookies(httpx.Cookies):
-    """A cookie store that keeps nothing: cookies belong to Session Contexts, not to the client."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
+def _refusing_jar() -> http.cookiejar.CookieJar:
+    """A cookie jar that stores nothing: cookies belong to Session Contexts, not to the httpx client."""
+    return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
 @dataclass
@@ -483,7 +482,7 @@ class MapiHttpEndpoint:
         self.timeout = timeout or client.timeout
         self.auth = auth
         self.client_info = client_info or _PROCESS_CLIENT_INFO
-        client.cookies = _NoCookies()
+        client.cookies = _refusing_jar()
         transport = getattr(client, "_transport", None)
         self._own_trace: Trace | None = None
         if isinstance(transport, TracingTransport):
