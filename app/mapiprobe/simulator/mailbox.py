@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mapiprobe.protocol.emsmdb import (
     ConnectRequest,
@@ -89,9 +89,12 @@ from mapiprobe.protocol.rpcext import MAX_PAYLOAD, encode_ext_buffer, iter_ext_b
 from mapiprobe.protocol.wire import Reader
 
 from .mailstore import TAG_DEPTH, Mailbox, StoreFolder, StoreMessage, load_mailbox, value_for
-from .mapihttp import SimResponseCode, SimSessionContext, mailbox_id
+from .mapihttp import MapiHttpService, SimResponseCode, SimSessionContext, mailbox_id
 from .org import Organisation, SimUser
 from .web import Request
+
+if TYPE_CHECKING:
+    from .core import Simulator
 
 # -- return values (MS-OXCDATA 2.4; PROTOCOL.md §4.1, §5.7) ---------------------------------------------
 EC_NONE = 0x00000000
@@ -586,7 +589,7 @@ def _split_requests(rops: bytes) -> list[tuple[RopRequest, bytes]]:
     return out
 
 
-_FIXED_SIZES = {
+_FIXED_SIZES: dict[int, int] = {
     PropType.INTEGER16: 2,
     PropType.INTEGER32: 4,
     PropType.FLOATING32: 4,
@@ -827,16 +830,87 @@ def _has_logon(request: ExecuteRequest) -> bool:
     return False
 
 
+# -- the endpoint ---------------------------------------------------------------------------------------
+
+EMSMDB_PATH = "/mapi/emsmdb/"
+MAILBOX_REQUEST_TYPES = frozenset({"Execute", "NotificationWait"})
+
+SCENARIO_KNOBS: dict[str, dict[str, Any]] = {
+    "mailbox-expired": {"lifetime_s": 2.0},
+    "mailbox-slow": {"delay_s": 1.2, "pending_period_ms": 300},
+    "mailbox-503": {"fault": "503"},
+    "mailbox-html": {"fault": "html-200"},
+}
+"""Service knobs each mailbox scenario sets (``mailbox-moved`` is the handler's own behaviour)."""
+
+
+class _Knob:
+    """A knob of :class:`MailboxService`: the scenario's value while its scenario runs, else the value set."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: MailboxService | None, owner: type) -> Any:
+        if obj is None:
+            return self
+        forced = SCENARIO_KNOBS.get(obj.scenario(), {})
+        if self.name in forced:
+            return forced[self.name]
+        return obj.__dict__[f"_knob_{self.name}"]
+
+    def __set__(self, obj: MailboxService, value: Any) -> None:
+        obj.__dict__[f"_knob_{self.name}"] = value
+
+
+class MailboxService(MapiHttpService):
+    """The mailbox endpoint's :class:`MapiHttpService`; its knobs follow the scenario
+    (:data:`SCENARIO_KNOBS`), and outside those scenarios they keep whatever a test set."""
+
+    lifetime_s = _Knob()
+    pending_period_ms = _Knob()
+    delay_s = _Knob()
+    fault = _Knob()
+
+    def __init__(self, handler: MailboxHandler, scenario: Callable[[], str], **kwargs: Any) -> None:
+        self.scenario = scenario
+        self.mailbox = handler
+        super().__init__(
+            "emsmdb",
+            connect_types={"Connect"},
+            disconnect_types={"Disconnect"},
+            handler=handler,
+            request_types=MAILBOX_REQUEST_TYPES,
+            **kwargs,
+        )
+
+    def stop(self) -> None:
+        self.mailbox.stopping.set()
+        super().stop()
+
+
+def install(sim: Simulator) -> MailboxService:
+    """Mount the mailbox endpoint at ``/mapi/emsmdb/`` of the simulator's HTTPS site (every host)."""
+    org = sim.org
+    handler = MailboxHandler(org, lambda: sim.scenario)
+    service = MailboxService(handler, lambda: sim.scenario, server_application=org.server_application)
+    service.install(sim.https_site, EMSMDB_PATH)
+    return service
+
+
 __all__ = [
     "COMPRESS_THRESHOLD",
+    "EMSMDB_PATH",
+    "SCENARIO_KNOBS",
     "EngineOptions",
     "ExecuteStats",
     "FolderObject",
     "LogonObject",
     "MailboxHandler",
+    "MailboxService",
     "RopEngine",
     "RopError",
     "TableObject",
     "build_row",
+    "install",
     "moved_server_dn",
 ]
