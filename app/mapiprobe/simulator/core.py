@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 # The MAPI/HTTP endpoints, one line each: a module of this package whose ``install(sim: Simulator)``
 # mounts a MapiHttpService (simulator/mapihttp.py) on ``sim.https_site`` and returns it.
 ENDPOINT_MODULES: tuple[str, ...] = (
-    # e.g. "mailbox",  (simulator/mailbox.py)
+    "mailbox",  # the mailbox endpoint /mapi/emsmdb/ (simulator/mailbox.py)
     "nspi",  # the address book endpoint /mapi/nspi/ (simulator/nspi.py)
 )
 

@@ -13,6 +13,11 @@ SCENARIOS: dict[str, str] = {
     "html-login": "a reverse proxy answers HTTP 200 with an HTML login page instead of XML",
     "slow": "Autodiscover answers only after slow_seconds",
     "dead-root": "the root-domain candidate contoso.test:443 is a host that accepts TCP and never answers",
+    "mailbox-expired": "mailbox Session Contexts expire after 2 s without a request (PING keeps them alive)",
+    "mailbox-moved": "the first RopLogon of each user answers ecWrongServer (the mailbox has moved)",
+    "mailbox-slow": "the mailbox endpoint takes 1.2 s per request, with PENDING keep-alives every 0.3 s",
+    "mailbox-503": "a front end answers every mailbox request with HTTP 503",
+    "mailbox-html": "a proxy answers every mailbox request with an HTML page and HTTP 200",
 }
 
 __all__ = ["SCENARIOS"]
