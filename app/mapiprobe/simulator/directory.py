@@ -444,21 +444,25 @@ class Directory:
 
         fixed = AB_RECIPIENTS | AB_UNMODIFIABLE
         self.gal = AddressList(0, "Global Address List", 0, fixed, "/", ordered, is_gal=True)
+        sublists = (
+            (0x101, "All Contacts", KIND_CONTACT),
+            (0x102, "All Distribution Lists", KIND_DL),
+            (0x103, "All Rooms", KIND_ROOM),
+            (0x104, "All Users", KIND_USER),
+        )
         self.lists: tuple[AddressList, ...] = (
             self.gal,
             AddressList(
-                0x100,
+                ALL_ADDRESS_LISTS,
                 "All Address Lists",
                 0,
                 AB_SUBCONTAINERS | AB_UNMODIFIABLE,
                 f"{group}/cn=All Address Lists",
             ),
-            AddressList(0x101, "All Contacts", 1, fixed, f"{group}/cn=All Contacts", of(KIND_CONTACT)),
-            AddressList(
-                0x102, "All Distribution Lists", 1, fixed, f"{group}/cn=All Distribution Lists", of(KIND_DL)
+            *(
+                AddressList(mid, name, 1, fixed, f"{group}/cn={name}", of(kind), parent_id=ALL_ADDRESS_LISTS)
+                for mid, name, kind in sublists
             ),
-            AddressList(0x103, "All Rooms", 1, fixed, f"{group}/cn=All Rooms", of(KIND_ROOM)),
-            AddressList(0x104, "All Users", 1, fixed, f"{group}/cn=All Users", of(KIND_USER)),
         )
         self._by_container = {a.container_id: a for a in self.lists}
 

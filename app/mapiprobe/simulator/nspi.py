@@ -213,8 +213,6 @@ RELOP_EQ = 0x04
 
 _U32 = struct.Struct("<I")
 
-ServerUrls = Callable[[Request, SimSessionContext], tuple[str, str]]
-
 
 @dataclass
 class _NspiState:
@@ -237,6 +235,9 @@ class NspiHandler:
         self._cache_lock = threading.Lock()
         self.stats: dict[str, int] = {}
         """Requests answered per type and row bytes served from the cache (``rows-cached``), for tests."""
+        self.mangle: Callable[[str, bytes], bytes] | None = None
+        """Tests set this to damage response bodies: ``mangle(request_type, body) -> body`` (a server that
+        sends bodies the spec's layout does not describe)."""
 
     @property
     def directory(self) -> Directory:
@@ -261,7 +262,9 @@ class NspiHandler:
             raise SimResponseCode(5, f"X-RequestType {name} is not implemented by the simulator")
         self.stats[name] = self.stats.get(name, 0) + 1
         response: AddressBookResponse = method(body, ctx, req)
-        return response.encode()
+        data = response.encode()
+        mangle = self.mangle
+        return mangle(name, data) if mangle is not None else data
 
     @staticmethod
     def _decode(kind: type[AddressBookRequest], body: bytes) -> Any:
@@ -557,12 +560,12 @@ class NspiHandler:
         self._state(ctx)
         alist = self._table(request.state or Stat())
         if isinstance(alist, int):
-            return CompareMIdsResponse(error_code=alist)
+            return CompareMIdsResponse(error_code=alist, result=0)
         d = self.directory
         p1 = alist.position_of(request.minimal_id1, d.entry(request.minimal_id1))
         p2 = alist.position_of(request.minimal_id2, d.entry(request.minimal_id2))
         if p1 is None or p2 is None:
-            return CompareMIdsResponse(error_code=GENERAL_FAILURE)
+            return CompareMIdsResponse(error_code=GENERAL_FAILURE, result=0)
         return CompareMIdsResponse(result=(p1 > p2) - (p1 < p2))
 
     # -- GetProps / GetPropList / QueryColumns / DNToMId ---------------------------------------------
@@ -718,7 +721,7 @@ class NspiHandler:
         request: GetMailboxUrlRequest = self._decode(GetMailboxUrlRequest, body)
         self._state(ctx)
         if not request.server_dn:
-            return GetMailboxUrlResponse(error_code=NOT_FOUND)
+            return GetMailboxUrlResponse(error_code=NOT_FOUND, server_url="")
         return GetMailboxUrlResponse(server_url=self._urls(ctx)[0])
 
     def _getaddressbookurl(
@@ -727,7 +730,7 @@ class NspiHandler:
         request: GetAddressBookUrlRequest = self._decode(GetAddressBookUrlRequest, body)
         self._state(ctx)
         if self.directory.find_dn(request.user_dn) is None:
-            return GetAddressBookUrlResponse(error_code=NOT_FOUND)
+            return GetAddressBookUrlResponse(error_code=NOT_FOUND, server_url="")
         return GetAddressBookUrlResponse(server_url=self._urls(ctx)[1])
 
 
