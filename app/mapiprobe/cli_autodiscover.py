@@ -254,7 +254,9 @@ def _human(result: Any, out: list[str]) -> None:
             bits.append(f"auth {p.auth_package}")
         if p.ews_url:
             bits.append(f"EWS {p.ews_url}")
-        out.append("  " + "  ".join(bits))
+        if len(bits) == 1:  # e.g. WEB: show its URLs
+            bits += [f"{k} {v}" for k, v in p.settings if v.lower().startswith("https://")][:2]
+        out.append("  " + "  ".join(bits).rstrip())
     if resp is not None and resp.user is not None:
         u = resp.user
         out.append(f"User: {u.display_name or '-'}  <{u.autodiscover_smtp_address or '-'}>")

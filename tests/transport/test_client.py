@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+import sys
 import time
 
 import httpcore
@@ -14,8 +16,10 @@ from mapiprobe.transport.client import (
     ConnectionOptions,
     ConnectTo,
     MappedBackend,
+    SSLContextPool,
     make_client,
     make_ssl_context,
+    os_trust_context,
     parse_connect_to,
 )
 from mapiprobe.transport.errors import (
@@ -214,3 +218,42 @@ def test_custom_backend_reports_resolver_failure() -> None:
         backend.connect_tcp("x.test", 443, timeout=1)
     with pytest.raises(NameNotResolved), map_transport_errors():
         raise info.value
+
+
+def test_context_pool_lends_one_context_per_handshake() -> None:
+    made: list[ssl.SSLContext] = []
+
+    def factory() -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        made.append(ctx)
+        return ctx
+
+    pool = SSLContextPool(factory)
+    with pool.borrow() as a, pool.borrow() as b:
+        assert a is not b
+    with pool.borrow() as c:
+        assert c in (a, b)
+    assert len(made) == 2
+
+
+def test_os_trust_context_verifies() -> None:
+    ctx = os_trust_context()
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+
+
+def test_truststore_contexts_are_pooled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where truststore is used (Windows, macOS), handshakes get pooled contexts; elsewhere one shared one."""
+    import truststore
+
+    from mapiprobe.transport import client as client_mod
+
+    monkeypatch.setattr(
+        client_mod, "os_trust_context", lambda: truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    )
+    with make_client(ConnectionOptions()) as client:
+        backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
+        assert isinstance(backend, MappedBackend) and backend.contexts is not None
+    monkeypatch.undo()
+    with make_client(ConnectionOptions()) as client:
+        backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
+        assert backend.contexts is None or sys.platform in ("win32", "darwin")

@@ -565,3 +565,83 @@ def test_jar_never_fails_on_odd_set_cookie_values(values: list[str]) -> None:
     ctx.update_cookies(values, fresh_context=True)
     header = ctx.cookie_header()
     assert header is None or isinstance(header, str)
+
+
+# --------------------------------------------------------------------------------------------------
+# Fuzz: whatever the server sends, only the transport error family comes out
+# --------------------------------------------------------------------------------------------------
+
+_GOOD = encode_envelope(b"body bytes", pending=2)
+_header_value = st.one_of(
+    st.sampled_from(["0", "10", "15", "42", "-1", "", " 0 ", "x"]), st.text(max_size=12).map(str.strip)
+)
+
+
+def _latin1(text: str) -> bytes:
+    return text.encode("latin-1", "replace").replace(b"\r", b"").replace(b"\n", b"")
+
+
+def _mutated(data: bytes, edits: list[tuple[int, int]]) -> bytes:
+    out = bytearray(data)
+    for pos, value in edits:
+        if out:
+            out[pos % len(out)] = value
+    return bytes(out)
+
+
+@settings(max_examples=2000)
+@given(
+    status=st.sampled_from([200, 200, 200, 200, 302, 401, 404, 500, 503]),
+    code=st.one_of(st.none(), _header_value),
+    content_type=st.sampled_from(["application/mapi-http", "text/html", "application/json", ""]),
+    extra=st.dictionaries(
+        st.sampled_from(
+            ["X-PendingPeriod", "X-ExpirationInfo", "Set-Cookie", "X-RequestId", "X-RequestType"]
+        ),
+        _header_value,
+        max_size=4,
+    ),
+    body=st.one_of(
+        st.binary(max_size=200),
+        st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), max_size=6).map(
+            lambda e: _mutated(_GOOD, e)
+        ),
+        st.binary(max_size=40).map(lambda tail: _GOOD[: len(_GOOD) // 2] + tail),
+    ),
+    request_type=st.sampled_from(["Connect", "Execute", "PING", "Disconnect"]),
+)
+def test_fuzz_any_answer_gives_a_result_or_a_transport_error(
+    *, status: int, code: str | None, content_type: str, extra: dict[str, str], body: bytes, request_type: str
+) -> None:
+    headers = {k.encode(): _latin1(v) for k, v in extra.items()}
+    if code is not None:
+        headers[b"X-ResponseCode"] = _latin1(code)
+    if content_type:
+        headers[b"Content-Type"] = content_type.encode()
+
+    _FUZZ_ANSWER["answer"] = (status, headers, body)
+    records = _FUZZ_TRACE.records
+    before = records[-1].seq if records else 0
+    try:
+        result = _FUZZ_ENDPOINT.request(request_type, b"req", context=SessionContext())
+    except TransportError as exc:
+        assert str(exc)
+    else:
+        assert result.response_code == 0 and status == 200
+    assert _FUZZ_TRACE.records[-1].seq == before + 1  # one record per exchange, whatever happened
+
+
+_FUZZ_ANSWER: dict[str, tuple[int, dict[bytes, bytes], bytes]] = {}
+_FUZZ_TRACE = Trace(limit=10)
+
+
+def _fuzz_answer(request: httpx.Request) -> httpx.Response:
+    status, headers, body = _FUZZ_ANSWER["answer"]
+    return httpx.Response(status, headers=headers, content=body)
+
+
+_FUZZ_ENDPOINT = MapiHttpEndpoint(
+    "https://mail.contoso.test/mapi/emsmdb/?MailboxId=x",
+    httpx.Client(transport=httpx.MockTransport(_fuzz_answer)),
+    trace=_FUZZ_TRACE,
+)

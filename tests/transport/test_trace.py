@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mapiprobe.transport.trace import (
@@ -59,6 +59,7 @@ _secret = st.text(
 @settings(max_examples=150)
 @given(scheme=st.sampled_from(["Basic", "NTLM", "Negotiate", "Bearer"]), token=_secret)
 def test_no_secret_survives_authorization(scheme: str, token: str) -> None:
+    assume(token not in f"{scheme} {REDACTED}")
     for name in ("Authorization", "Proxy-Authorization"):
         assert token not in redact_header(name, f"{scheme} {token}")
 
@@ -66,8 +67,7 @@ def test_no_secret_survives_authorization(scheme: str, token: str) -> None:
 @settings(max_examples=150)
 @given(name=st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,10}", fullmatch=True), value=_secret)
 def test_no_secret_survives_cookies(name: str, value: str) -> None:
-    if value in name or value in "Path=/; HttpOnly":
-        return
+    assume(value not in f"{name}={REDACTED}; other={REDACTED}; Path=/; HttpOnly")
     assert value not in redact_header("Cookie", f"{name}={value}; other={value}")
     assert value not in redact_header("Set-Cookie", f"{name}={value}; Path=/; HttpOnly")
 
@@ -75,8 +75,7 @@ def test_no_secret_survives_cookies(name: str, value: str) -> None:
 @settings(max_examples=150)
 @given(scheme=st.sampled_from(["NTLM", "Negotiate", "Kerberos"]), token=_secret)
 def test_no_token_survives_challenge(scheme: str, token: str) -> None:
-    if token in scheme:
-        return
+    assume(token not in f"{scheme} {REDACTED}")
     out = redact_header("WWW-Authenticate", f"{scheme} {token}")
     assert token not in out
     assert out.startswith(scheme)

@@ -70,6 +70,7 @@ from mapiprobe.transport.trace import Trace, TraceRecord
 AUTODISCOVER_PATH = "/autodiscover/autodiscover.xml"
 V2_PATH = "/autodiscover/autodiscover.json/v1.0/"
 MAX_REDIRECTS = 10
+SECONDARY_DELAY = 0.3  # seconds before the lookups start while the two domain URLs are still pending
 X_MAPIHTTP_CAPABILITY = "1"  # the version Outlook and ruler send (MS-OXDSCLI 2.2.2.1)
 
 
@@ -847,8 +848,11 @@ class AutodiscoverSession:
     ) -> tuple[_Answer | None, bool]:
         self._emit("candidates", f"{len(slots)} candidates for {domain}: " + ", ".join(s.url for s in slots))
         self._events = queue.Queue()
-        for slot in slots:
+        primary = [s for s in slots if s.source in (Source.ROOT_DOMAIN, Source.AUTODISCOVER_DOMAIN)]
+        secondary = [s for s in slots if s not in primary]
+        for slot in primary:
             self._start(slot, email, taken)
+        began = time.perf_counter()
         rejected = False
         error_answer: _Answer | None = None
         handled: set[int] = set()
@@ -857,10 +861,16 @@ class AutodiscoverSession:
             if self.cancel.is_set():
                 self._supersede(slots, handled, cancelled=True)
                 return None, rejected
-            # Collect finished workers.
             now = time.perf_counter()
+            # The lookups (SRV, v2, redirect probe) start a moment later, or as soon as both URLs built from
+            # the domain have failed: they are rarely needed, and would only compete for the CPU meanwhile.
+            if secondary and (now - began >= SECONDARY_DELAY or all(s.result is not None for s in primary)):
+                for slot in secondary:
+                    self._start(slot, email, taken)
+                secondary = []
+            # Candidates out of time are failed here (the thread itself ends within its own time limits).
             for slot in slots:
-                if slot.result is None and now - slot.started > slot.budget:
+                if slot.result is None and slot.thread is not None and now - slot.started > slot.budget:
                     slot.result = _SlotResult(
                         [
                             Attempt(
@@ -932,6 +942,10 @@ class AutodiscoverSession:
                     self._record(att)
                 continue
             outcome = Outcome.CANCELLED if cancelled else Outcome.SUPERSEDED
+            if slot.thread is None:
+                detail = "cancelled before it started" if cancelled else "not needed: an answer came first"
+                self._record(Attempt(slot.url, slot.source, "-", outcome, detail))
+                continue
             detail = "cancelled" if cancelled else "not waited for: a higher-priority candidate answered"
             self._record(Attempt(slot.url, slot.source, "-", outcome, detail, elapsed_ms=_ms(slot.started)))
 

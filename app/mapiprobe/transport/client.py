@@ -10,8 +10,9 @@ certificate name checks, the ``Host`` header, connection pooling) keeps seeing t
   the operating system resolves them);
 * a TLS handshake that times out is told apart from a TCP connect that does.
 
-TLS is verified against the operating system's trust store (``truststore``) plus any ``--ca-cert`` file of
-this run; ``--insecure`` turns verification off (front ends must say so loudly: :data:`INSECURE_WARNING`).
+TLS is verified against the operating system's trust store (``truststore`` on Windows and macOS, OpenSSL's
+CA bundle elsewhere: see :func:`os_trust_context`) plus any ``--ca-cert`` file of this run; ``--insecure``
+turns verification off (front ends must say so loudly: :data:`INSECURE_WARNING`).
 Proxies from the environment are not used (``trust_env=False``): a diagnostic run goes where it is told.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -137,7 +139,9 @@ class SSLContextPool:
     @contextlib.contextmanager
     def borrow(self) -> Iterator[ssl.SSLContext]:
         with self._lock:
-            ctx = self._free.pop() if self._free else self._factory()
+            ctx = self._free.pop() if self._free else None
+        if ctx is None:
+            ctx = self._factory()
         try:
             yield ctx
         finally:
@@ -233,6 +237,38 @@ class MappedBackend(httpcore.NetworkBackend):
 # -- TLS ------------------------------------------------------------------------------------------------
 
 
+# Where Linux and BSD distributions keep their CA bundle, for systems whose OpenSSL default path is empty.
+_CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+)
+
+
+def os_trust_context() -> ssl.SSLContext:
+    """A context that verifies against the operating system's trust store.
+
+    Windows and macOS: ``truststore`` (the platform's certificate verification APIs). Elsewhere the OS
+    trust store *is* the CA bundle that OpenSSL reads, which is all truststore uses there too; but it
+    re-reads the bundle on every handshake (about 25 ms of CPU each, serialising parallel handshakes),
+    so a plain context that reads it once is used instead: same certificates, same verification.
+    """
+    if sys.platform in ("win32", "darwin"):
+        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    paths = ssl.get_default_verify_paths()
+    if paths.cafile or (paths.capath and any(Path(paths.capath).glob("*.0"))):
+        ctx.set_default_verify_paths()
+    else:
+        for bundle in _CA_BUNDLES:
+            if Path(bundle).is_file():
+                ctx.load_verify_locations(cafile=bundle)
+                break
+    return ctx
+
+
 def make_ssl_context(options: ConnectionOptions) -> ssl.SSLContext:
     """The OS trust store plus ``--ca-cert`` files; or no verification at all with ``--insecure``."""
     if options.insecure:
@@ -240,7 +276,7 @@ def make_ssl_context(options: ConnectionOptions) -> ssl.SSLContext:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx = os_trust_context()
     for path in options.ca_certs:
         ctx.load_verify_locations(cafile=str(path))
     return ctx
@@ -482,11 +518,14 @@ def make_client(options: ConnectionOptions, *, trace: Trace | None = None) -> ht
     resolver = None
     if options.dns_server:
         resolver = make_resolver(options.dns_server, timeout=options.connect_timeout)
-    # httpcore gets a context of its own (it sets ALPN on it; it also makes a bad --ca-cert fail here);
-    # the handshakes use the pool's.
+    ssl_context = make_ssl_context(options)  # a bad --ca-cert file fails here
+    contexts = None
+    if isinstance(ssl_context, truststore.SSLContext):
+        # truststore locks each context for a whole handshake: lend one per handshake instead.
+        contexts = SSLContextPool(lambda: make_ssl_context(options))
     transport = TracingTransport(
-        ssl_context=make_ssl_context(options),
-        backend=MappedBackend(rules, resolver, SSLContextPool(lambda: make_ssl_context(options))),
+        ssl_context=ssl_context,
+        backend=MappedBackend(rules, resolver, contexts),
         trace=trace,
     )
     timeout = httpx.Timeout(
@@ -513,5 +552,6 @@ __all__ = [
     "TracingTransport",
     "make_client",
     "make_ssl_context",
+    "os_trust_context",
     "parse_connect_to",
 ]
