@@ -560,11 +560,16 @@ class AddressBookSession:
             self._stop_keepalive()
             if self.machine.state in (SessionState.CONNECTED, SessionState.IDLE_PINGING):
                 self.machine.try_fire(SessionEvent.CONTEXT_EXPIRED)
+            why = (
+                "an answer was lost (3.1.7.2)"
+                if self.machine.state is SessionState.FAILED
+                else "the Session Context is gone (X-ResponseCode 10)"
+            )
             self.machine.fire(SessionEvent.RECONNECT)
             old = self.context
             self.context = old.reconnect() if old is not None else SessionContext(label="address book")
             self.reconnects += 1
-            self._emit("reconnect", "the Session Context is gone (X-ResponseCode 10): binding again")
+            self._emit("reconnect", f"{why}: binding again")
             return self._bind(SessionEvent.CONNECT_FAILED)
 
     def unbind(self) -> None:
@@ -633,7 +638,8 @@ class AddressBookSession:
     def _call(self, request: AddressBookRequest, response_cls: type[_R]) -> _R:
         """:meth:`_exchange` with the session's rules: bound first, and one Bind-and-retry on code 10."""
         with self._lock:
-            if self.machine.state is SessionState.EXPIRED and self.reconnect_enabled:
+            if self.machine.state in (SessionState.EXPIRED, SessionState.FAILED) and self.reconnect_enabled:
+                # The context expired (code 10), or an answer was lost: a new context (3.1.7.2, 3.2.5.6).
                 self.reconnect()
             if self.context is None or not self.bound:
                 state = self.state.value
