@@ -6,15 +6,20 @@ The endpoint is the echo endpoint of tests/transport/mapihttp_support.py.
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mapiprobe.protocol.envelope import parse_envelope
 from mapiprobe.simulator.mapihttp import CONTEXT_COOKIE, SEQUENCE_COOKIE, MapiHttpService, parse_cookie_header
+from mapiprobe.simulator.org import load_organisation
+from mapiprobe.simulator.web import BasicAuth, ConnectionState, Request, Site
 from tests.transport.mapihttp_support import (
     ALICE,
     BOB,
@@ -398,3 +403,68 @@ def test_stop_ends_pending_requests_with_code_18(echo: EchoSim, http: httpx.Clie
     resp = post(http, "Connect", b"x", url=f"https://{HOST}/mapi/echostop/?MailboxId=x")
     assert time.monotonic() - start < 3
     assert parse_envelope(resp.content).response_code == 18
+
+
+# --------------------------------------------------------------------------------------------------
+# Fuzz: any request gets an answer with an X-ResponseCode, never a handler error (in process, no network)
+# --------------------------------------------------------------------------------------------------
+
+_FUZZ_SITE = Site(realm="contoso.test")
+_FUZZ_SITE.auth_schemes.append(BasicAuth(load_organisation()))
+_FUZZ_SERVICE = MapiHttpService(
+    "fuzz",
+    connect_types={"Connect"},
+    disconnect_types={"Disconnect"},
+    handler=EchoHandler(wait_s=0),
+    pending_period_ms=5,
+)
+_FUZZ_SERVICE.install(_FUZZ_SITE, PREFIX)
+_AUTH = "Basic " + base64.b64encode(b"alice:Alice-Demo-2024!").decode()
+_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+
+
+@settings(max_examples=400)
+@given(
+    request_type=st.one_of(
+        st.sampled_from(["Connect", "Execute", "PING", "Disconnect", "Fail", "NotificationWait"]), _text
+    ),
+    request_id=st.one_of(st.just("{0E0D7B4C-5E35-4A8B-9C0E-1A2B3C4D5E6F}:3"), _text),
+    content_type=st.sampled_from(["application/mapi-http", "text/plain", None]),
+    cookie=st.one_of(
+        st.none(), _text, st.sampled_from(["MapiContext=" + "A" * 32, "MapiContext=x; MapiSequence=y"])
+    ),
+    use_live_context=st.booleans(),
+    body=st.binary(max_size=16),
+)
+def test_fuzz_requests_always_get_a_mapihttp_answer(
+    *,
+    request_type: str,
+    request_id: str,
+    content_type: str | None,
+    cookie: str | None,
+    use_live_context: bool,
+    body: bytes,
+) -> None:
+    headers = {
+        "X-RequestType": request_type,
+        "X-RequestId": request_id,
+        "X-ClientInfo": "{6F5E4D3C-2B1A-4C0E-9B8A-7F6E5D4C3B2A}:1",
+        "Authorization": _AUTH,
+    }
+    if content_type:
+        headers["Content-Type"] = content_type
+    live = _FUZZ_SERVICE.contexts
+    if use_live_context and live:
+        ctx = live[0]
+        cookie = f"{CONTEXT_COOKIE}={ctx.id}; {SEQUENCE_COOKIE}={ctx.sequence}"
+    if cookie is not None:
+        headers["Cookie"] = cookie
+    req = Request("https", "https", HOST, "POST", PREFIX, "MailboxId=x", headers, body, ConnectionState())
+    resp = _FUZZ_SITE.dispatch(req)
+    assert resp.status == 200
+    names = {k.lower(): v for k, v in resp.headers}
+    assert names["x-responsecode"].isdigit()
+    if resp.chunks is not None:
+        stream = b"".join(resp.chunks)
+        assert parse_envelope(stream).meta_tags[-1] == "DONE"
+    assert not _FUZZ_SITE.errors
