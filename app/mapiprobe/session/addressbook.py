@@ -492,7 +492,11 @@ class AddressBookSession:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def __enter__(self) -> AddressBookSession:
-        self.bind()
+        try:
+            self.bind()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
