@@ -162,8 +162,8 @@ def _run(args: argparse.Namespace, work: Any) -> int:
     except _Failure as failure:
         return _report_failure(args, prog, failure)
     except BadAddressBookResponse as exc:
-        failure = _Failure(str(exc), kind="bad-response")
-        return _report_failure(args, prog, failure, decoded=to_jsonable(exc.partial))
+        bad = _Failure(str(exc), kind="bad-response")
+        return _report_failure(args, prog, bad, decoded=to_jsonable(exc.partial))
     except AddressBookError as exc:
         return _report_failure(args, prog, _Failure(exc.message, kind="nspi-error"))
     except TransportError as exc:
