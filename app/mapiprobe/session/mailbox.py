@@ -602,6 +602,7 @@ class MailboxSession:
                 break
             self.stats.buffer_too_small += 1
             max_rop_out = min(MAX_ROP_OUT_CEILING, max(max_rop_out, too_small.size_needed))
+            self.max_rop_out = max(self.max_rop_out, max_rop_out)  # and keep it for later Executes
             self._emit(
                 "execute",
                 f"RopBufferTooSmall: resending {len(pending)} ROP(s) with MaxRopOut {max_rop_out} "
@@ -810,7 +811,8 @@ class MailboxSession:
             page_size=self.page_size,
             retry_fid=lambda: self.folder_ids.ipm_subtree if self.folder_ids else root_id,
         )
-        return _build_tree(root_id, rows)
+        # After a stale cached ID the batched RopLogon told the real one.
+        return _build_tree(self.folder_ids.ipm_subtree if self.folder_ids else root_id, rows)
 
     # -- contents -----------------------------------------------------------------------------------
 

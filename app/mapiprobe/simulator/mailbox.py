@@ -721,6 +721,11 @@ class MailboxHandler:
                 self._mailboxes[user.email] = mailbox
             return mailbox
 
+    def reset_moves(self) -> None:
+        """Forget which users were already redirected in ``mailbox-moved`` (tests call it between runs)."""
+        with self._lock:
+            self._redirected.clear()
+
     def _redirect_target(self, user: SimUser) -> str | None:
         scenario = self.scenario()
         with self._lock:
