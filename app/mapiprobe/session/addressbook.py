@@ -82,7 +82,6 @@ from mapiprobe.protocol.nspi_types import (
     MID_UNRESOLVED,
     NSPI_DEFAULT_LOCALE,
     NSPI_UNICODE_STRINGS,
-    EphemeralEntryId,
     PermanentEntryId,
     Stat,
     display_type_name,
@@ -198,51 +197,94 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# AbEntry field for each property id of a row (PidTagInstanceKey only feeds the MId).
+_FIELDS: dict[int, str] = {
+    TAG_DISPLAY_NAME >> 16: "display_name",
+    TAG_SMTP_ADDRESS >> 16: "smtp_address",
+    TAG_TITLE >> 16: "title",
+    TAG_DEPARTMENT_NAME >> 16: "department",
+    TAG_OFFICE_LOCATION >> 16: "office",
+    TAG_BUSINESS_PHONE >> 16: "phone",
+    TAG_DISPLAY_TYPE >> 16: "display_type",
+    TAG_ENTRY_ID >> 16: "entry_id",
+    TAG_ACCOUNT >> 16: "account",
+    TAG_INSTANCE_KEY >> 16: "instance_key",
+}
+_SHARED = frozenset({"title", "department"})
+_EPHEMERAL_SIZE = 32
+
+
+def _plan(columns: Sequence[int]) -> tuple[tuple[int, str], ...]:
+    """(column index, field) for the columns an :class:`AbEntry` uses, in column order."""
+    return tuple((i, _FIELDS[int(c) >> 16]) for i, c in enumerate(columns) if int(c) >> 16 in _FIELDS)
+
+
+def entries_from_rows(
+    rows: Sequence[PropertyRow], columns: Sequence[int], strings: dict[str, str] | None = None
+) -> tuple[AbEntry, ...]:
+    """:class:`AbEntry` objects from the rows of one response whose columns are ``columns`` (the plan of
+    which column feeds which field is made once per call, not once per row). ``strings`` de-duplicates
+    repeated texts (titles, departments) when many rows are kept."""
+    plan = _plan(columns)
+    return tuple(_entry(row, plan, None, strings) for row in rows)
+
+
 def entry_from_row(
     row: PropertyRow, mid: int | None = None, strings: dict[str, str] | None = None
 ) -> AbEntry:
-    """An :class:`AbEntry` from an AddressBookPropertyRow of :data:`ENTRY_COLUMNS` (or any columns that
-    include some of them). The MId comes from ``mid``, else an EphemeralEntryID in PidTagEntryId, else
-    PidTagInstanceKey (4 bytes). ``strings`` de-duplicates repeated texts (titles, departments) when many
-    rows are kept."""
-    values: dict[int, Any] = {}
-    for pv in row.values:
-        if pv.flag in (None, 0):
-            values[pv.tag.prop_id] = pv.value
-    entry_id = values.get(TAG_ENTRY_ID >> 16)
-    entry_id = entry_id if isinstance(entry_id, bytes) else None
+    """An :class:`AbEntry` from one AddressBookPropertyRow (any columns; those of :data:`ENTRY_COLUMNS`
+    are used). The MId is ``mid``, else the one in an EphemeralEntryID (PidTagEntryId), else
+    PidTagInstanceKey (4 bytes)."""
+    return _entry(row, _plan([int(pv.tag) for pv in row.values]), mid, strings)
+
+
+def _entry(
+    row: PropertyRow, plan: tuple[tuple[int, str], ...], mid: int | None, strings: dict[str, str] | None
+) -> AbEntry:
+    values = row.values
+    found: dict[str, Any] = {}
+    for i, name in plan:
+        if i >= len(values):
+            break
+        pv = values[i]
+        if pv.flag is None or pv.flag == 0:
+            found[name] = pv.value
+    entry_id = found.get("entry_id")
+    if not isinstance(entry_id, bytes):
+        entry_id = None
     if mid is None:
-        mid = _mid_of(entry_id, values.get(TAG_INSTANCE_KEY >> 16))
-    display_type = values.get(TAG_DISPLAY_TYPE >> 16)
-
-    def shared(tag: int) -> str | None:
-        text = _str(values.get(tag >> 16))
-        if text is None or strings is None:
-            return text
-        return strings.setdefault(text, text)
-
+        mid = _mid_of(entry_id, found.get("instance_key"))
+    display_type = found.get("display_type")
+    texts: dict[str, str | None] = {}
+    for name in ("display_name", "smtp_address", "title", "department", "office", "phone", "account"):
+        value = found.get(name)
+        if not isinstance(value, str):
+            texts[name] = None
+        elif strings is not None and name in _SHARED:
+            texts[name] = strings.setdefault(value, value)
+        else:
+            texts[name] = value
     return AbEntry(
-        display_name=_str(values.get(TAG_DISPLAY_NAME >> 16)),
-        smtp_address=_str(values.get(TAG_SMTP_ADDRESS >> 16)),
-        title=shared(TAG_TITLE),
-        department=shared(TAG_DEPARTMENT_NAME),
-        office=_str(values.get(TAG_OFFICE_LOCATION >> 16)),
-        phone=_str(values.get(TAG_BUSINESS_PHONE >> 16)),
-        display_type=display_type if isinstance(display_type, int) else None,
+        display_name=texts["display_name"],
+        smtp_address=texts["smtp_address"],
+        title=texts["title"],
+        department=texts["department"],
+        office=texts["office"],
+        phone=texts["phone"],
+        display_type=display_type
+        if isinstance(display_type, int) and not isinstance(display_type, bool)
+        else None,
         mid=mid,
         entry_id=entry_id,
-        account=_str(values.get(TAG_ACCOUNT >> 16)),
+        account=texts["account"],
     )
 
 
 def _mid_of(entry_id: bytes | None, instance_key: Any) -> int | None:
-    if entry_id is not None and entry_id[:1] == b"\x87":
-        try:
-            parsed = parse_entry_id(entry_id)
-        except ProtocolError:
-            parsed = None
-        if isinstance(parsed, EphemeralEntryId):
-            return parsed.mid
+    """The MId of an EphemeralEntryID (MS-OXNSPI 2.2.9.2: ID Type 0x87, 32 bytes, MId in the last four),
+    else of a 4-byte PidTagInstanceKey."""
+    if entry_id is not None and len(entry_id) == _EPHEMERAL_SIZE and entry_id[0] == 0x87:
+        return int.from_bytes(entry_id[28:32], "little")
     if isinstance(instance_key, bytes) and len(instance_key) == 4:
         return int.from_bytes(instance_key, "little")
     return None
@@ -714,20 +756,23 @@ class AddressBookSession:
         self, stat: Stat, count: int, columns: Sequence[int] = ENTRY_COLUMNS
     ) -> tuple[tuple[PropertyRow, ...], Stat]:
         """One QueryRows from ``stat`` (rows with fEphID, so each carries its MId); the rows and new STAT."""
+        rows, out, _ = self._query_rows(stat, count, columns)
+        return rows, out
+
+    def _query_rows(
+        self, stat: Stat, count: int, columns: Sequence[int]
+    ) -> tuple[tuple[PropertyRow, ...], Stat, tuple[int, ...]]:
+        wanted = tuple(PropertyTag(c) for c in columns)
         response = self._call(
-            QueryRowsRequest(
-                flags=F_EPH_ID,
-                state=stat,
-                row_count=count,
-                columns=tuple(PropertyTag(c) for c in columns),
-            ),
-            QueryRowsResponse,
+            QueryRowsRequest(flags=F_EPH_ID, state=stat, row_count=count, columns=wanted), QueryRowsResponse
         )
-        return response.row_data, response.state or stat
+        # The rows follow the columns the server says it returned (normally the ones asked for).
+        got = tuple(int(c) for c in (response.columns if response.columns is not None else wanted))
+        return response.row_data, response.state or stat, got
 
     def _page(self, stat: Stat, count: int, start: int | None) -> Page:
-        rows, out = self.query_rows(stat, count)
-        entries = tuple(entry_from_row(r, strings=self._strings) for r in rows)
+        rows, out, columns = self._query_rows(stat, count, ENTRY_COLUMNS)
+        entries = entries_from_rows(rows, columns, self._strings)
         first = out.num_pos - len(entries) if start is None else start
         page = Page(entries=entries, position=max(first, 0), total=out.total_recs, stat=out)
         self._emit(
@@ -948,5 +993,6 @@ __all__ = [
     "ProgressEvent",
     "Resolution",
     "anr_restriction",
+    "entries_from_rows",
     "entry_from_row",
 ]
