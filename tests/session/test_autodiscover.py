@@ -432,6 +432,8 @@ def test_untrusted_certificate_stops_the_attempt(sim: Simulator) -> None:
     tls = [a for a in result.attempts if a.outcome is Outcome.TLS_FAILED]
     assert {a.source for a in tls} >= {Source.ROOT_DOMAIN, Source.AUTODISCOVER_DOMAIN}
     assert all(a.tls and a.tls.startswith("failed:") for a in tls)
+    # The report says what the server presented (read without verification, no request sent).
+    assert all("the server presented" in (a.detail or "") and "mapiprobe" in (a.detail or "") for a in tls)
     assert result.problem is not None and result.problem.code == "tls-failed"
     assert not [r for r in sim.requests if r.scheme == "https"]  # nothing got past the handshake
 

@@ -30,7 +30,7 @@ from mapiprobe.transport.errors import (
     TransportError,
     map_transport_errors,
 )
-from mapiprobe.transport.tls import describe_certificate, tls_info
+from mapiprobe.transport.tls import describe_certificate, peek_certificate, tls_info
 from mapiprobe.transport.trace import Trace
 
 from .conftest import TLSServer
@@ -257,3 +257,15 @@ def test_truststore_contexts_are_pooled(monkeypatch: pytest.MonkeyPatch) -> None
     with make_client(ConnectionOptions()) as client:
         backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
         assert backend.contexts is None or sys.platform in ("win32", "darwin")
+
+
+def test_peek_certificate_after_a_failed_verification(tls_server: TLSServer, closed_port: int) -> None:
+    opts = _options(tls_server, ca_certs=())
+    before = len(tls_server.seen)
+    cert = peek_certificate(URL, opts)
+    assert cert is not None and cert.covers("autodiscover.contoso.test")
+    assert len(tls_server.seen) == before  # a handshake only: no request was sent
+    dead = ConnectionOptions(
+        connect_to=(f"autodiscover.contoso.test:443:127.0.0.1:{closed_port}",), connect_timeout=1
+    )
+    assert peek_certificate(URL, dead) is None

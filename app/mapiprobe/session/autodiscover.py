@@ -65,6 +65,7 @@ from mapiprobe.transport.errors import (
     redact_url,
 )
 from mapiprobe.transport.resolve import Resolver, make_resolver
+from mapiprobe.transport.tls import PeerCertificate, peek_certificate
 from mapiprobe.transport.trace import Trace, TraceRecord
 
 AUTODISCOVER_PATH = "/autodiscover/autodiscover.xml"
@@ -491,8 +492,14 @@ class AutodiscoverSession:
     ) -> Attempt:
         rec = self._trace_of(label)
         tls: str | None = None
+        elapsed = round((time.perf_counter() - started) * 1000, 1)
         if isinstance(error, TLSFailure):
             tls = f"failed: {error.reason}"
+            if error.is_verification_failure and not self.cancel.is_set():
+                # Say what the server presented (read without verification; nothing is sent).
+                cert = peek_certificate(url, self.connection)
+                if cert is not None:
+                    detail = f"{detail}; {_describe_cert(cert)}"
         elif rec is not None and rec.tls_version:
             tls = f"{rec.tls_version} {rec.tls_cipher or ''}".strip()
         return Attempt(
@@ -504,7 +511,7 @@ class AutodiscoverSession:
             resolved_address=rec.peer_address if rec is not None else None,
             tls=tls,
             http_status=status,
-            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+            elapsed_ms=elapsed,
             email=email,
             hop=hop,
         )
@@ -669,7 +676,7 @@ class AutodiscoverSession:
                 Source.SRV.value,
                 target,
                 url,
-                f"the DNS SRV record {name} points to {target}, a host outside {self.domain}",
+                f"the DNS SRV record {name} points to {target}, a host not yet approved",
             )
             result.consent_source = Source.SRV
             return result
@@ -1223,6 +1230,17 @@ class AutodiscoverSession:
             cancelled=cancelled,
             source="url" if self.options.url else "discovery",
         )
+
+
+def _describe_cert(cert: PeerCertificate) -> str:
+    names = ", ".join(cert.subject_alt_names[:6]) or "none"
+    if len(cert.subject_alt_names) > 6:
+        names += ", ..."
+    return (
+        f"the server presented {cert.subject} (names: {names}), issued by {cert.issuer}"
+        f"{' (self-signed)' if cert.self_signed else ''}, valid {cert.not_before:%Y-%m-%d} to "
+        f"{cert.not_after:%Y-%m-%d}"
+    )
 
 
 def _redirect_doc(location: str) -> AutodiscoverResponse:

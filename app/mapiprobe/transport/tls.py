@@ -115,4 +115,63 @@ def tls_info_of(obj: ssl.SSLObject | ssl.SSLSocket | Any) -> TLSInfo:
     )
 
 
-__all__ = ["PeerCertificate", "TLSInfo", "describe_certificate", "ssl_object_of", "tls_info", "tls_info_of"]
+def peek_certificate(url: str, options: Any) -> PeerCertificate | None:
+    """The certificate ``url``'s server presents, read over a handshake WITHOUT verification.
+
+    For diagnosis only, after a verified handshake failed ("the server presented CN=..., issued by ...").
+    Nothing is sent over this connection; it is closed right after the handshake. ``options`` is the run's
+    :class:`~mapiprobe.transport.client.ConnectionOptions` (its --connect-to rules and resolver apply).
+    Returns None when no certificate could be read.
+    """
+    from urllib.parse import urlsplit
+
+    import httpcore
+
+    from mapiprobe.transport.client import MappedBackend, parse_connect_to
+    from mapiprobe.transport.resolve import make_resolver
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or 443
+        rules = [parse_connect_to(r) for r in options.connect_to]
+        resolver = (
+            make_resolver(options.dns_server, timeout=options.connect_timeout) if options.dns_server else None
+        )
+    except ValueError:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    backend = MappedBackend(rules, resolver)
+    try:
+        stream = backend.connect_tcp(host, port, timeout=options.connect_timeout)
+        try:
+            tls = stream.start_tls(ctx, server_hostname=host, timeout=options.connect_timeout)
+        except BaseException:
+            stream.close()
+            raise
+        try:
+            obj = tls.get_extra_info("ssl_object")
+            der = obj.getpeercert(True) if obj is not None else None
+        finally:
+            tls.close()
+    except (httpcore.NetworkError, httpcore.TimeoutException, OSError, ValueError):
+        return None
+    if not der:
+        return None
+    try:
+        return describe_certificate(der)
+    except ValueError:
+        return None
+
+
+__all__ = [
+    "PeerCertificate",
+    "TLSInfo",
+    "describe_certificate",
+    "peek_certificate",
+    "ssl_object_of",
+    "tls_info",
+    "tls_info_of",
+]
