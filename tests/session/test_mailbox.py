@@ -39,6 +39,7 @@ from mapiprobe.transport.mapihttp import (
     RequestCancelled,
     SessionContext,
 )
+from tests.protocol.ropvectors import vector
 from tests.session.simhelp import connection
 
 pytestmark = pytest.mark.network
@@ -538,3 +539,103 @@ def test_fuzz_execute_answers_only_raise_mailbox_errors(body: bytes) -> None:
     s = _fuzz_session(body)
     with contextlib.suppress(MailboxError):
         s.logon_now()
+
+
+# -- spec buffers through the session's Execute handling ------------------------------------------------
+
+
+class _ScriptedEndpoint:
+    """Connect succeeds; each Execute answers with the next ROP output buffer of a script."""
+
+    def __init__(self, outputs: list[bytes]) -> None:
+        self.outputs = outputs
+        self.sent: list[ExecuteRequest] = []
+
+    def request(self, request_type: str, body: bytes, *, context: SessionContext, cancel: Any = None) -> Any:
+        if request_type == "Connect":
+            answer = ConnectResponse(display_name="x").encode()
+        else:
+            self.sent.append(ExecuteRequest.decode(body))
+            answer = ExecuteResponse(rop_buffer=encode_ext_buffer(self.outputs.pop(0))).encode()
+        return MapiHttpResult(
+            200, 0, "Success", None, answer, 0, (), (), None, 900000, None, None, None, "", None
+        )
+
+
+def _scripted(outputs: list[bytes]) -> tuple[MailboxSession, _ScriptedEndpoint]:
+    endpoint = _ScriptedEndpoint(outputs)
+    s = MailboxSession("https://fake.invalid/mapi/emsmdb/?MailboxId=x", user_dn="/o=x/cn=u", keepalive=False)
+    s._endpoint = endpoint  # type: ignore[assignment]
+    s._connect(SessionContext(), mb.SessionEvent.CONNECT)
+    s._logon_handle = 0x0A  # as if logged on (slot 0 holds the Logon object)
+    return s, endpoint
+
+
+def test_ropbackoff_in_the_output_is_skipped() -> None:
+    """MS-OXCROPS 4.7: RopOpenFolder's response followed by a server-generated RopBackoff; the session takes
+    the folder's handle from the table and ignores the RopBackoff. MS-OXCROPS 4.6: the same after a
+    RopSetColumns response."""
+    s, _ = _scripted(
+        [vector("oxcrops_4_7_ropbackoff_response"), vector("oxcrops_4_6_logon_ropbackoff_response")]
+    )
+    batch = s._batch()
+    slot = batch.slot()
+    open_req = batch.add(mb.RopOpenFolderRequest(0, 0, slot, FolderId(0x0200000000000001)))
+    outcome = s._send(batch)
+    assert outcome.table == (0x0A, 0x24)
+    assert outcome.of(open_req) is not None and outcome.of(open_req).rop_id == 0x02  # type: ignore[union-attr]
+    batch = s._batch()
+    batch.table[0] = 0x28
+    set_req = batch.add(mb.RopSetColumnsRequest(0, 0, 0, (PropertyTag(0x3001001F),)))
+    outcome = s._send(batch)
+    assert outcome.of(set_req) is not None and len(outcome.responses) == 1
+
+
+def test_second_page_request_is_the_spec_queryrows() -> None:
+    """The RopQueryRows that asks for the next page of a 50-row-page table in slot 1 is, byte for byte, the
+    request of MS-OXORULE 4.2.1 (LogonId 0, InputHandleIndex 1, Advance, forward, 50 rows)."""
+    row = PropertyRow.build(
+        mb.CONTENTS_COLUMNS,
+        {
+            0x0037001F: "s",
+            0x0C1A001F: "a",
+            0x0E060040: 0,
+            0x0E080003: 1,
+            0x001A001F: "IPM.Note",
+            0x674A0014: 7,
+            0x0E070003: 1,
+        },
+    )
+    query = mb.RopQueryRowsResponse(2, 0x01, (row,), mb.CONTENTS_COLUMNS).to_bytes()  # BOOKMARK_CURRENT
+    opened = bytes.fromhex("02 01 00000000 00 0005 02 00000000 7800000012 02 00000000 00")
+    first_page = RopBuffer(opened + query, (0x0A, 0x30, 0x31)).encode()
+    second = RopBuffer(bytes.fromhex("15 01 00000000 02 0000"), (0x0A, 0x31)).encode()
+    s, endpoint = _scripted([first_page, second])
+    pages = list(s.iter_contents(FolderId(0x0200000000000001), page_size=50))
+    assert len(pages) == 2 and pages[-1].last
+    (ext,) = list(iter_ext_buffers(endpoint.sent[1].rop_buffer))
+    buf = RopBuffer.decode(ext.payload)
+    assert buf.rops == vector("oxorule_4_2_1_queryrows_request")
+    assert buf.server_object_handle_table == (0x0A, 0x31)
+
+
+def test_xor_and_compressed_answers_are_accepted() -> None:
+    """MS-OXCRPC 3.1.4.1.1: a server may obfuscate (XorMagic) and compress its output even when it should
+    not; the session un-XORs and decompresses whatever arrives."""
+    answer = RopBuffer(bytes.fromhex("12 00 00000000 00") * 40, (0x0A,)).encode()
+    s, endpoint = _scripted([])
+    endpoint.outputs = []
+
+    def request(request_type: str, body: bytes, *, context: SessionContext, cancel: Any = None) -> Any:
+        rop_buffer = encode_ext_buffer(answer, compress=True, xor=True)
+        data = ExecuteResponse(rop_buffer=rop_buffer).encode()
+        return MapiHttpResult(
+            200, 0, "Success", None, data, 0, (), (), None, 900000, None, None, None, "", None
+        )
+
+    endpoint.request = request  # type: ignore[method-assign]
+    batch = s._batch()
+    reqs = [batch.add(mb.RopSetColumnsRequest(0, 0, 0, (PropertyTag(0x3001001F),))) for _ in range(40)]
+    outcome = s._send(batch)
+    assert all(outcome.of(r) is not None for r in reqs)
+    assert s.stats.xor_responses == 1 and s.stats.compressed_responses == 1

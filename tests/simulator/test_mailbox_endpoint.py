@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mapiprobe.protocol.emsmdb import ExecuteRequest, ExecuteResponse
+from mapiprobe.protocol.emsmdb import (
+    ConnectRequest,
+    ConnectResponse,
+    DisconnectRequest,
+    DisconnectResponse,
+    ExecuteRequest,
+    ExecuteResponse,
+    NotificationWaitRequest,
+    NotificationWaitResponse,
+)
 from mapiprobe.protocol.execute import rop_input, rop_output_buffers
 from mapiprobe.protocol.properties import ErrorValue, PropertyName, PropertyTag
 from mapiprobe.protocol.ropbuffer import HANDLE_UNUSED, RopBuffer
@@ -48,10 +58,14 @@ from mapiprobe.simulator.mailbox import (
     EC_RPC_FORMAT,
     EC_UNKNOWN_USER,
     MailboxHandler,
+    MailboxService,
     RopEngine,
 )
 from mapiprobe.simulator.mailstore import Mailbox
 from mapiprobe.simulator.org import Organisation, SimUser, load_organisation
+from mapiprobe.transport.auth import BasicAuth
+from mapiprobe.transport.client import ConnectionOptions
+from mapiprobe.transport.mapihttp import MapiHttpEndpoint, SessionContext, make_mapihttp_client
 from tests.protocol.ropvectors import vector
 
 U = HANDLE_UNUSED
@@ -542,3 +556,62 @@ def test_fuzz_mutated_rop_buffers(mutations: list[tuple[int, int]]) -> None:
     if response.rop_buffer:
         (buf,) = rop_output_buffers(response.rop_buffer)
         assert len(buf.server_object_handle_table) == 3
+
+
+# -- the endpoint over loopback HTTPS -------------------------------------------------------------------
+
+
+def _endpoint(sim: Any, user: SimUser, mailbox_user: SimUser | None = None) -> MapiHttpEndpoint:
+    target = mailbox_user or user
+    url = f"https://mail.contoso.test/mapi/emsmdb/?MailboxId={target.mailbox_guid}@contoso.test"
+    options = ConnectionOptions(connect_to=tuple(sim.connect_to), ca_certs=(sim.ca_cert_path,))
+    return MapiHttpEndpoint(url, make_mapihttp_client(options), auth=BasicAuth(user.user, user.password))
+
+
+@pytest.mark.network
+def test_endpoint_connect_execute_wait_disconnect(sim: Any, client: Any) -> None:
+    service = sim.endpoints["emsmdb"]
+    assert isinstance(service, MailboxService)
+    service.mailbox.notification_wait_s = 0.1
+    # The bare path is no endpoint (PROTOCOL.md §10).
+    assert client.https("POST", "mail.contoso.test", "/mapi/emsmdb/").status_code == 404
+    alice = sim.users[0]
+    endpoint = _endpoint(sim, alice)
+    ctx = SessionContext()
+    connect = ConnectResponse.decode(
+        endpoint.request("Connect", ConnectRequest(alice.legacy_dn).encode(), context=ctx).body
+    )
+    assert isinstance(connect, ConnectResponse)
+    assert connect.error_code == 0 and connect.display_name == alice.display_name
+    body = ExecuteRequest(
+        rop_buffer=rop_input([RopLogonRequest(0, 0, 1, 0x01000000, 0, alice.legacy_dn)], [U])
+    )
+    answer = ExecuteResponse.decode(endpoint.request("Execute", body.encode(), context=ctx).body)
+    assert isinstance(answer, ExecuteResponse)
+    (buf,) = rop_output_buffers(answer.rop_buffer)
+    assert isinstance(decode_responses(buf.rops)[0], RopLogonPrivateMailboxResponse)
+    waited = endpoint.request("NotificationWait", NotificationWaitRequest().encode(), context=ctx)
+    nw = NotificationWaitResponse.decode(waited.body)
+    assert isinstance(nw, NotificationWaitResponse) and nw.event_pending == 0
+    bye = DisconnectResponse.decode(
+        endpoint.request("Disconnect", DisconnectRequest().encode(), context=ctx).body
+    )
+    assert isinstance(bye, DisconnectResponse) and bye.error_code == 0
+    assert not [c for c in service.contexts if c.user == alice]
+    endpoint.client.close()
+
+
+@pytest.mark.network
+def test_endpoint_connect_for_someone_else_is_refused(sim: Any) -> None:
+    """UserDn of another user, or another user's MailboxId: ecLoginFailure in the Connect body, and no
+    Session Context is left behind."""
+    alice, bob = sim.users[0], sim.users[1]
+    for endpoint, dn in (
+        (_endpoint(sim, alice), bob.legacy_dn),
+        (_endpoint(sim, alice, bob), alice.legacy_dn),
+    ):
+        result = endpoint.request("Connect", ConnectRequest(dn).encode(), context=SessionContext())
+        answer = ConnectResponse.decode(result.body)
+        assert isinstance(answer, ConnectResponse) and answer.error_code == 0x80040111
+        endpoint.client.close()
+    assert not [c for c in sim.endpoints["emsmdb"].contexts if c.user == alice]
