@@ -111,7 +111,15 @@ class XmlServer:
 
 
 @contextmanager
-def xml_server(names: Sequence[str], body: bytes, *, delay: float, directory: Path) -> Iterator[XmlServer]:
+def xml_server(
+    names: Sequence[str],
+    body: bytes,
+    *,
+    delay: float,
+    directory: Path,
+    status: int = 200,
+    headers: Sequence[tuple[str, str]] = (),
+) -> Iterator[XmlServer]:
     ca = trustme.CA()
     cert = ca.issue_cert(*names)
     ca_path = directory / "xml-server-ca.pem"
@@ -130,7 +138,9 @@ def xml_server(names: Sequence[str], body: bytes, *, delay: float, directory: Pa
             info.seen.append({"path": self.path, **dict(self.headers.items())})
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
             time.sleep(delay)
-            self.send_response(200)
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("Content-Type", "text/xml; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -258,6 +258,41 @@ def test_higher_priority_answer_wins_even_if_slower(sim: Simulator, tmp_path: Pa
         assert result.ok and result.url == sim.autodiscover_url
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("https://autodiscover.contoso.test/autodiscover/autodiscover.xml", False, True, None),
+        ("https://mail.contoso.test/autodiscover/autodiscover.xml", False, False, "consent-refused"),
+        ("https://mail.contoso.test/autodiscover/autodiscover.xml", True, True, None),
+        ("http://autodiscover.contoso.test/autodiscover/autodiscover.xml", True, False, "unsafe-redirect"),
+    ],
+)
+def test_http_302_to_the_post(
+    sim: Simulator, tmp_path: Path, case: tuple[str, bool, bool, str | None]
+) -> None:
+    """MS-OXDSCLI 3.2.5: a server may answer the POST with a 302; it is followed under the same rules."""
+    location, allowed, expect_ok, expect_code = case
+    with xml_server(
+        ["redirector.test"], b"", delay=0, directory=tmp_path, status=302, headers=[("Location", location)]
+    ) as srv:
+        base = connection(sim, first=[f"redirector.test:443:127.0.0.1:{srv.port}"])
+        conn = replace(base, ca_certs=(*base.ca_certs, srv.ca_path))
+        allow = frozenset({"mail.contoso.test"}) if allowed else frozenset()
+        result = _run(
+            sim, conn=conn, url="https://redirector.test/autodiscover/autodiscover.xml", allowed_hosts=allow
+        )
+    assert result.ok is expect_ok
+    first = result.attempts[0]
+    assert first.outcome is Outcome.HTTP_REDIRECT and first.http_status == 302
+    if expect_ok:
+        assert result.redirects[0].kind == "http-302"
+        assert result.url == location
+    else:
+        assert result.problem is not None and result.problem.code == expect_code
+        assert result.response is None  # a 302 is not an Autodiscover answer
+        assert not [r for r in with_credentials(sim) if r.host == "mail.contoso.test"] or allowed
+
+
 # -- SRV and the redirect probe -------------------------------------------------------------------------
 
 

@@ -314,6 +314,14 @@ class _Answer:
     email: str
     response: AutodiscoverResponse
     attempt: Attempt
+    http_redirect: bool = False  # not a document: an HTTP 302 to the POST, held as a redirectUrl to follow
+
+
+def _http_redirect(url: str, email: str, location: str, attempt: Attempt) -> _Answer:
+    """A 302 answer to the POST (MS-OXDSCLI 3.2.5), to be followed like a redirectUrl (as kind http-302)."""
+    return _Answer(
+        url, email, AutodiscoverResponse(action="redirectUrl", redirect_url=location), attempt, True
+    )
 
 
 @dataclass
@@ -625,7 +633,10 @@ class AutodiscoverSession:
 
     def _work_post(self, slot: _Slot, email: str) -> _SlotResult:
         ex = self._post(slot.url, email, slot.source)
-        return _SlotResult([ex.attempt], ex.answer, rejected=ex.rejected)
+        answer = ex.answer
+        if ex.location is not None:
+            answer = _http_redirect(slot.url, email, ex.location, ex.attempt)
+        return _SlotResult([ex.attempt], answer, rejected=ex.rejected)
 
     def _work_srv(self, slot: _Slot, email: str, taken: list[str]) -> _SlotResult:
         result = _SlotResult()
@@ -999,7 +1010,8 @@ class AutodiscoverSession:
             hops += 1
             if resp.action == "redirectUrl":
                 target = resp.redirect_url or ""
-                nxt, problem = self._redirect_url(current, target, "redirectUrl", hops, seen)
+                kind = "http-302" if current.http_redirect else "redirectUrl"
+                nxt, problem = self._redirect_url(current, target, kind, hops, seen)
             else:
                 nxt, problem = self._redirect_addr(current, resp.redirect_addr or "", hops, seen)
             if problem is not None or nxt is None:
@@ -1068,7 +1080,7 @@ class AutodiscoverSession:
         if ex.location is not None:
             # A 302 answer to the POST (MS-OXDSCLI 3.2.5) is one more hop.
             return self._redirect_url(
-                _Answer(target, current.email, _redirect_doc(ex.location), ex.attempt),
+                _http_redirect(target, current.email, ex.location, ex.attempt),
                 ex.location,
                 "http-302",
                 hop,
@@ -1174,7 +1186,7 @@ class AutodiscoverSession:
             self._record(ex.attempt)
             answer, rejected = ex.answer, ex.rejected
             if ex.location is not None:  # an HTTP 302 to the POST: follow it like a redirectUrl
-                answer = _Answer(url, self.email, _redirect_doc(ex.location), ex.attempt)
+                answer = _http_redirect(url, self.email, ex.location, ex.attempt)
         else:
             answer, rejected = self._discover(self.domain, self.email)
         if self.cancel.is_set():
@@ -1196,7 +1208,7 @@ class AutodiscoverSession:
     def _result(
         self, answer: _Answer | None, problem: Problem | None, *, cancelled: bool = False
     ) -> DiscoveryResult:
-        raw = answer.response if answer is not None else None
+        raw = answer.response if answer is not None and not answer.http_redirect else None
         used = raw
         if raw is not None and self.options.mapi_http_disabled and raw.mapi_http is not None:
             # Outlook with MapiHttpDisabled never reads the block; report that the server sent it anyway.
@@ -1241,10 +1253,6 @@ def _describe_cert(cert: PeerCertificate) -> str:
         f"{' (self-signed)' if cert.self_signed else ''}, valid {cert.not_before:%Y-%m-%d} to "
         f"{cert.not_after:%Y-%m-%d}"
     )
-
-
-def _redirect_doc(location: str) -> AutodiscoverResponse:
-    return AutodiscoverResponse(action="redirectUrl", redirect_url=location)
 
 
 def _ms(started: float) -> float:
