@@ -839,7 +839,8 @@ class MailboxSession:
     def iter_contents(
         self, folder: Folder | FolderId | str, *, limit: int | None = None, page_size: int | None = None
     ) -> Iterator[ContentsPage]:
-        """The contents table of one folder, one page (one RopQueryRows) at a time."""
+        """The contents table of one folder, one page (one RopQueryRows) each. The pages are read before the
+        first is handed out, so that a reconnect in the middle restarts the read cleanly."""
         fid = self._resolve_folder(folder)
         size = max(1, min(page_size or self.page_size, 0xFFFF))
         pages: list[ContentsPage] = []

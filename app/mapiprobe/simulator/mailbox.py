@@ -281,7 +281,6 @@ class RopEngine:
         for i, (req, _raw) in enumerate(requests):
             self.last.rops += 1
             room = limit - used
-            rest = b"".join(raw for _, raw in requests[i:])
             try:
                 resp, commit = self._dispatch(req, table, room)
             except _TooSmall as exc:
@@ -297,6 +296,7 @@ class RopEngine:
                 # SizeNeeded: what a resend of the unprocessed requests needs at least (RPC_HEADER_EXT,
                 # RopSize, the handle table and this response).
                 size_needed = min(0xFFFF, 8 + 2 + 4 * len(table) + needed)
+                rest = b"".join(raw for _, raw in requests[i:])
                 responses.append(RopBufferTooSmallResponse(size_needed, rest).to_bytes())
                 self.last.buffer_too_small = True
                 break

@@ -159,7 +159,10 @@ class StoreMessage:
             return text
 
     def properties(self) -> dict[int, Any]:
-        """Every property of the message, keyed by full tag."""
+        """Every property of the message, keyed by full tag (computed once: the store does not change)."""
+        cached = self.__dict__.get("_properties")
+        if cached is not None:
+            return dict(cached)
         mailbox = self.folder.mailbox
         when = FileTime.from_datetime(self.received)
         props: dict[int, Any] = {
@@ -188,7 +191,8 @@ class StoreMessage:
         }
         if self.body is not None:
             props[TAG_BODY] = self.body
-        return props
+        self.__dict__["_properties"] = props
+        return dict(props)
 
 
 @dataclass(eq=False)
@@ -223,7 +227,11 @@ class StoreFolder:
             stack.extend((c, depth + 1) for c in reversed(folder.children))
 
     def properties(self) -> dict[int, Any]:
-        """Every property of the folder, keyed by full tag (PidTagDepth belongs to tables, not here)."""
+        """Every property of the folder, keyed by full tag (PidTagDepth belongs to tables, not here);
+        computed once, as the store does not change after loading."""
+        cached = self.__dict__.get("_properties")
+        if cached is not None:
+            return dict(cached)
         entry_id = self.mailbox.folder_entry_id(self)
         props: dict[int, Any] = {
             TAG_DISPLAY_NAME: self.display_name,
@@ -250,7 +258,8 @@ class StoreFolder:
             props[TAG_PARENT_FOLDER_ID] = self.parent.fid
         if self.container_class is not None:
             props[TAG_CONTAINER_CLASS] = self.container_class
-        return props
+        self.__dict__["_properties"] = props
+        return dict(props)
 
     @property
     def path(self) -> str:
