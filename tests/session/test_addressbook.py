@@ -8,6 +8,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -44,6 +45,7 @@ from mapiprobe.transport.mapihttp import BadMapiHttpResponse, ContextExpired, Re
 from tests.session.simhelp import connection
 
 ANR = 0x360C001F
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def nspi_url(sim: Simulator, user: int = 0) -> str:
@@ -339,6 +341,18 @@ def test_expiry_and_reconnect(ab: AddressBookSession, sim: Simulator, service: M
     assert after and after != rebind.header("Cookie")  # and then only the new ones
 
 
+def test_keepalive_finds_the_context_gone(sim: Simulator, service: MapiHttpService) -> None:
+    service.lifetime_s = 1.0
+    with open_session(sim, keepalive=True) as session:
+        service.expire_all()  # the PING that comes next gets X-ResponseCode 10
+        deadline = time.monotonic() + 5
+        while session.state is not SessionState.EXPIRED and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert session.state is SessionState.EXPIRED
+        assert session.address_lists()  # the next request binds again first
+        assert session.reconnects == 1 and session.state is SessionState.CONNECTED
+
+
 def test_expiry_without_reconnect(sim: Simulator, service: MapiHttpService) -> None:
     with open_session(sim, reconnect=False) as session:
         service.expire_all()
@@ -419,10 +433,21 @@ def test_cancel_while_the_server_works(sim: Simulator, service: MapiHttpService)
 # -- pure helpers --------------------------------------------------------------------------------------
 
 
+def vector(name: str) -> bytes:
+    """The hex of a tests/data file; '#' lines are the citation and are skipped."""
+    text = (DATA / name).read_text(encoding="ascii")
+    return bytes.fromhex("".join(line for line in text.splitlines() if not line.startswith("#")))
+
+
 def test_anr_restriction_layout() -> None:
-    # CONSTRUCTED from MS-OXCDATA 2.12.5.1 (RestrictType 0x04, RelOp 0x04, PropTag, TaggedValue): no spec
-    # page prints an ANR restriction in hex.
-    assert anr_restriction("Al") == bytes.fromhex("0404 1F000C36 1F000C36 4100 6C00 0000")
+    # CONSTRUCTED from MS-OXCDATA 2.12.5.1: no spec page prints an ANR restriction in hex.
+    assert anr_restriction("Smith") == vector("addressbook_anr_restriction_constructed.txt")
+    from mapiprobe.simulator.nspi import _read_anr_restriction
+
+    assert _read_anr_restriction(vector("addressbook_anr_restriction_constructed.txt"), 0, False) == (
+        "Smith",
+        22,
+    )
 
 
 @settings(max_examples=300)
