@@ -52,7 +52,6 @@ from mapiprobe.protocol.rpcext import encode_ext_buffer, iter_ext_buffers
 from mapiprobe.simulator.mailbox import (
     EC_ACCESS_DENIED,
     EC_INVALID_OBJECT,
-    EC_LOGIN_PERM,
     EC_NOT_FOUND,
     EC_NULL_OBJECT,
     EC_RPC_FORMAT,
@@ -262,7 +261,7 @@ def test_logon_answers_the_166_byte_private_form(engine: RopEngine, alice: SimUs
     ("essdn", "code"),
     [
         ("/o=Nowhere/cn=Recipients/cn=nobody", EC_UNKNOWN_USER),
-        ("BOB", EC_LOGIN_PERM),
+        ("BOB", EC_ACCESS_DENIED),
         (None, EC_UNKNOWN_USER),
     ],
 )
@@ -273,6 +272,12 @@ def test_logon_of_another_mailbox_fails(
     responses, table, _ = run(engine, [RopLogonRequest(0, 0, 1, 0x01000000, 0, dn)], [U])
     assert responses == [RopFailureResponse(0xFE, 0, code)]
     assert table == (U,)
+
+
+def test_logon_without_per_mdb_replid_mapping(engine: RopEngine, alice: SimUser) -> None:
+    """MS-OXCSTOR 3.2.5.1.3: ecInvalidParameter when USE_PER_MDB_REPLID_MAPPING is not set."""
+    responses, _, _ = run(engine, [RopLogonRequest(0, 0, 1, 0x0000000C, 0, alice.legacy_dn)], [U])
+    assert responses == [RopFailureResponse(0xFE, 0, 0x80070057)]
 
 
 def test_logon_redirect_form(engine: RopEngine, alice: SimUser) -> None:

@@ -78,7 +78,11 @@ from mapiprobe.protocol.rops import (
     iter_requests,
 )
 from mapiprobe.protocol.rops.folder import TABLE_FLAG_ASSOCIATED, TABLE_FLAG_DEPTH
-from mapiprobe.protocol.rops.logon import LOGON_FLAG_PRIVATE, LogonTime
+from mapiprobe.protocol.rops.logon import (
+    LOGON_FLAG_PRIVATE,
+    OPEN_FLAG_USE_PER_MDB_REPLID_MAPPING,
+    LogonTime,
+)
 from mapiprobe.protocol.rops.table import (
     BOOKMARK_BEGINNING,
     BOOKMARK_CURRENT,
@@ -99,7 +103,6 @@ if TYPE_CHECKING:
 # -- return values (MS-OXCDATA 2.4; PROTOCOL.md §4.1, §5.7) ---------------------------------------------
 EC_NONE = 0x00000000
 EC_UNKNOWN_USER = 0x000003EB
-EC_LOGIN_PERM = 0x000003F2
 EC_BUFFER_TOO_SMALL = 0x0000047D
 EC_WRONG_SERVER = 0x00000478
 EC_RPC_FORMAT = 0x000004B6
@@ -330,10 +333,14 @@ class RopEngine:
         self._output_slot(req.output_handle_index, table)
         if not req.logon_flags & LOGON_FLAG_PRIVATE:
             raise RopError(EC_NOT_SUPPORTED)  # no public folders in the simulator
+        if not req.open_flags & OPEN_FLAG_USE_PER_MDB_REPLID_MAPPING:
+            raise RopError(EC_INVALID_PARAMETER)  # MS-OXCSTOR 3.2.5.1.3: the flag is required
         essdn = (req.essdn or "").strip().lower()
         if essdn != self.user.legacy_dn.lower():
+            # An unknown ESSDN is ecUnknownUser; somebody else's mailbox, without rights, ecAccessDenied
+            # (MS-OXCSTOR 3.2.5.1.1, 3.2.5.1.3).
             other = self.org.find_by_legacy_dn(essdn)
-            raise RopError(EC_LOGIN_PERM if other is not None else EC_UNKNOWN_USER)
+            raise RopError(EC_ACCESS_DENIED if other is not None else EC_UNKNOWN_USER)
         target = self.options.redirect_logon_to
         if target is not None:
             return RopLogonRedirectResponse(req.output_handle_index, req.logon_flags, target), _nothing
