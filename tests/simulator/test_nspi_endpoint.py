@@ -209,6 +209,39 @@ def test_anr_first_last_either_order(directory: Directory) -> None:
     assert {e.mid for e in forward} == {e.mid for e in backward} and len(forward) == 2
 
 
+_FRAGMENTS = st.sampled_from(
+    [
+        "alex",
+        "Alex Wil",
+        "wilber alex",
+        "smith",
+        "SMITH j",
+        "=alice",
+        "SMTP:bob@contoso.test",
+        "bob@contoso.test",
+        "conf",
+        "all",
+        "a",
+        "zz",
+        "de jong",
+        "jo",
+        "müller",
+        "project",
+        "=Alex Wilber",
+        "alice anders",
+    ]
+)
+
+
+@settings(max_examples=200)
+@given(st.one_of(_FRAGMENTS, st.text(alphabet="abcdejlmnorsStw .@=:", max_size=8)))
+def test_indexed_anr_agrees_with_a_scan(text: str) -> None:
+    assert _DIRECTORY.anr(text) == _DIRECTORY.anr_scan(text)
+    rooms = _DIRECTORY.container(0x103)
+    assert rooms is not None
+    assert _DIRECTORY.anr(text, rooms.entries) == _DIRECTORY.anr_scan(text, rooms.entries)
+
+
 def test_seek_and_position(directory: Directory) -> None:
     gal = directory.gal
     pos = gal.seek("M")
@@ -637,6 +670,7 @@ def test_fuzz_handler_bodies(request_type: str, data: bytes) -> None:
 
 
 _ORG = load_organisation()
+_DIRECTORY = generate_directory(2000, org=_ORG)
 _FUZZ_HANDLER = NspiHandler(_ORG, generate_directory(0, org=_ORG))
 
 

@@ -27,7 +27,7 @@ import json
 import random
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -425,6 +425,41 @@ def _split_name(display_name: str) -> tuple[str, str]:
     return given, surname or given
 
 
+@dataclass(frozen=True)
+class _Keys:
+    """A sorted list of keys and, beside each, the GAL position of the entry it belongs to."""
+
+    keys: list[str]
+    positions: list[int]
+
+
+@dataclass(frozen=True)
+class _AnrIndex:
+    name: _Keys
+    alias: _Keys
+    smtp: _Keys
+    given: _Keys
+    surname: _Keys
+
+
+def _prefix(index: _Keys, q: str, *, whole: bool = False) -> list[int]:
+    """GAL positions of the keys that begin with ``q`` (or equal it, ``whole``)."""
+    lo = bisect.bisect_left(index.keys, q)
+    hi = bisect.bisect_right(index.keys, q) if whole else bisect.bisect_left(index.keys, q + "\U0010ffff")
+    return index.positions[lo:hi]
+
+
+def _exact_form(q: str) -> str | None:
+    """The text of an exact ANR query (``=value``, ``SMTP:address`` or an address with ``@``), else None."""
+    if q.startswith("="):
+        return q[1:].strip()
+    if q.startswith("smtp:"):
+        return q[5:].strip()
+    if "@" in q:
+        return q
+    return None
+
+
 class Directory:
     """The generated directory: every entry by MId and the address lists of the hierarchy table."""
 
@@ -436,6 +471,8 @@ class Directory:
         self._by_mid = {e.mid: e for e in self.entries}
         self._by_dn = {e.legacy_dn.casefold(): e for e in self.entries}
         self._by_smtp = {e.smtp_address.casefold(): e for e in self.entries}
+        self._index: _AnrIndex | None = None
+        self._index_lock = threading.Lock()
         ordered = sorted(self.entries, key=_sort_key)
         group = org.administrative_group.split("/ou=")[0]
 
@@ -494,23 +531,29 @@ class Directory:
         ``@`` matches SMTP addresses exactly; any other text matches when it begins the display name, the
         alias, the given name or the surname, and ``first last`` also matches given name + surname prefixes
         in either order. Comparisons ignore case.
+
+        Over the whole GAL this uses sorted indexes (built on first use), so a name costs a few bisections
+        rather than a scan of 100,000 entries; ``entries`` restricts the answer to those entries.
         """
         q = " ".join(text.split()).casefold()
         if not q:
             return []
+        found = self._anr_indexed(q)
+        if entries is not None:
+            allowed = {id(e) for e in entries}
+            found = [e for e in found if id(e) in allowed]
+        return found
+
+    def anr_scan(self, text: str, entries: Iterable[DirEntry] | None = None) -> list[DirEntry]:
+        """:meth:`anr` by looking at every entry (the definition the indexes must agree with)."""
+        q = " ".join(text.split()).casefold()
+        if not q:
+            return []
         pool = self.gal.entries if entries is None else entries
-        exact: str | None = None
-        if q.startswith("="):
-            exact = q[1:].strip()
-        elif q.startswith("smtp:"):
-            exact = q[5:].strip()
-        elif "@" in q:
-            exact = q
+        exact = _exact_form(q)
         if exact is not None:
             return [
-                e
-                for e in pool
-                if exact in (e.alias.casefold(), e.smtp_address.casefold(), e.display_name.casefold())
+                e for e in pool if exact in (e.alias.casefold(), e.smtp_address.casefold(), e.sort_key[0])
             ]
         words = q.split(" ")
         first, last = words[0], words[-1]
@@ -533,6 +576,49 @@ class Directory:
             ):
                 out.append(e)
         return out
+
+    def _anr_indexed(self, q: str) -> list[DirEntry]:
+        idx = self._anr_index()
+        gal = self.gal.entries
+        exact = _exact_form(q)
+        hits: set[int] = set()
+        if exact is not None:
+            hits.update(_prefix(idx.alias, exact, whole=True))
+            hits.update(_prefix(idx.smtp, exact, whole=True))
+            hits.update(_prefix(idx.name, exact, whole=True))
+        else:
+            words = q.split(" ")
+            hits.update(_prefix(idx.name, q))
+            hits.update(_prefix(idx.alias, q))
+            if len(words) == 1:
+                hits.update(_prefix(idx.given, q))
+                hits.update(_prefix(idx.surname, q))
+            else:
+                first, last = words[0], words[-1]
+                for a, b in ((first, last), (last, first)):
+                    for pos in _prefix(idx.surname, b):
+                        e = gal[pos]
+                        if e.given_name and e.given_name.casefold().startswith(a):
+                            hits.add(pos)
+        return [gal[pos] for pos in sorted(hits)]
+
+    def _anr_index(self) -> _AnrIndex:
+        with self._index_lock:
+            if self._index is None:
+                gal = self.gal.entries
+
+                def keyed(key: Callable[[DirEntry], str | None]) -> _Keys:
+                    pairs = sorted((k, pos) for pos, e in enumerate(gal) if (k := key(e)))
+                    return _Keys([k for k, _ in pairs], [pos for _, pos in pairs])
+
+                self._index = _AnrIndex(
+                    name=_Keys([e.sort_key[0] for e in gal], list(range(len(gal)))),
+                    alias=keyed(lambda e: e.alias.casefold()),
+                    smtp=keyed(lambda e: e.smtp_address.casefold()),
+                    given=keyed(lambda e: (e.given_name or "").casefold()),
+                    surname=keyed(lambda e: (e.surname or "").casefold()),
+                )
+            return self._index
 
     def resolve(self, text: str) -> tuple[DirEntry | None, list[DirEntry]]:
         """ResolveNames for one name: ``(entry, [])`` resolved, else ``(None, candidates)`` (maybe empty).

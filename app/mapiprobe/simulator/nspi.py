@@ -669,7 +669,9 @@ class NspiHandler:
         columns = self._columns(request.columns) if request.columns is not None else None
         if isinstance(columns, int):
             return GetMatchesResponse(error_code=columns)
-        matches = self.directory.anr(anr, alist.entries)
+        matches = [
+            e for e in self.directory.anr(anr) if alist.is_gal or alist.position_of(e.mid, e) is not None
+        ]
         if len(matches) > request.row_count:
             return GetMatchesResponse(error_code=TABLE_TOO_BIG)
         out_stat = replace(
