@@ -258,8 +258,12 @@ class _Builder:
         # Exchange puts a GUID-like hex string before the alias; ours comes from the seeded generator.
         return f"{self.recipients}/cn={self.rng.getrandbits(128):032x}-{alias}"
 
+    def weighted(self, items: Sequence[_T], cum_weights: Sequence[float]) -> _T:
+        """``random.choices(items, cum_weights=...)[0]`` without its per-call list building."""
+        return items[bisect.bisect(cum_weights, self.random() * cum_weights[-1])]
+
     def _surname(self) -> str:
-        return self.rng.choices(self.all_surnames, cum_weights=self.surname_cum)[0]
+        return self.weighted(self.all_surnames, self.surname_cum)
 
     def pick(self, items: Sequence[_T]) -> _T:
         """``random.choice`` without its per-call overhead (this runs ~10 times per entry)."""
@@ -680,7 +684,7 @@ def generate_directory(
         KIND_ROOM: b.room,
     }
     while len(b.entries) < size:
-        makers[b.rng.choices(kinds, cum_weights=cum)[0]]()
+        makers[b.weighted(kinds, cum)]()
     return Directory(org, b.entries, seed=seed)
 
 
