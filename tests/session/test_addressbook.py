@@ -132,6 +132,8 @@ def test_not_bound(sim: Simulator, service: MapiHttpService) -> None:
     session = open_session(sim)
     with pytest.raises(NotBound):
         session.address_lists()
+    info = session.bind()
+    assert session.bind() is info  # already bound: the same binding
     session.close()
 
 
@@ -140,6 +142,9 @@ def test_wrong_password(sim: Simulator, service: MapiHttpService) -> None:
     with pytest.raises(AuthenticationFailed):
         session.bind()
     assert session.state is SessionState.FAILED
+    session.endpoint.auth = None  # (no credentials at all now: still a failure, from the FAILED state)
+    with pytest.raises(TransportError):
+        session.bind()
     session.close()
     assert session.state is SessionState.DISCONNECTED
 

@@ -25,8 +25,9 @@ server forgot the context, so the session binds again (carrying the old cookies,
 request once — MIds and STATs stay valid across the new context because they belong to the server, not to
 the context. Every request checks X-ResponseCode, then StatusCode, then ErrorCode (PROTOCOL.md §7).
 
-The session reports progress through a callback, can be cancelled with a :class:`threading.Event`, never
-prints and keeps no global state. It holds nothing it was not asked for: paging is lazy
+The session reports progress through a callback (called in the thread that does the work: the caller's,
+or the keep-alive's for its PINGs), can be cancelled with a :class:`threading.Event`, never prints and keeps
+no global state. It holds nothing it was not asked for: paging is lazy
 (:meth:`AddressBookSession.iter_pages`), so a GUI can fetch on demand.
 """
 
@@ -553,8 +554,16 @@ class AddressBookSession:
         return self.machine.state in (SessionState.CONNECTED, SessionState.IDLE_PINGING)
 
     def bind(self) -> BindInfo:
-        """Bind (MS-OXCMAPIHTTP 2.2.5.1): a new Session Context; the STAT is the session's defaults."""
+        """Bind (MS-OXCMAPIHTTP 2.2.5.1): a new Session Context; the STAT is the session's defaults.
+
+        Already bound: the current binding. After a failure or an expiry the old context is forgotten
+        (use :meth:`reconnect` to carry its cookies instead)."""
         with self._lock:
+            if self.bound and self.bind_info is not None:
+                return self.bind_info
+            if self.machine.state in (SessionState.FAILED, SessionState.EXPIRED):
+                self._stop_keepalive()
+                self.machine.fire(SessionEvent.DISCONNECT_OK)
             self.machine.fire(SessionEvent.CONNECT)
             self.context = SessionContext(label="address book")
             return self._bind(SessionEvent.CONNECT_FAILED)
