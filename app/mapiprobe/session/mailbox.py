@@ -40,8 +40,8 @@ Robustness (each said in the progress callback and visible in the trace):
   (Execute Flags 0, MS-OXCRPC 3.1.4.2), the default asks for neither (Flags 0x3).
 
 State changes go through the transition table of :mod:`mapiprobe.session.state`. The session reports
-progress through a callback, can be cancelled with a :class:`threading.Event`, never prints and keeps no
-global state.
+progress through a callback (in the calling thread; ``ping`` events come from the keep-alive thread), can
+be cancelled with a :class:`threading.Event`, never prints and keeps no global state.
 """
 
 from __future__ import annotations
