@@ -70,12 +70,14 @@ def main() -> None:
     )
     payload = RopBuffer(rops, (0x00000001, 0x00000002, 0x00000003)).encode()
     body = ExecuteResponse(rop_buffer=encode_ext_buffers([payload], compress=True)).encode()
-    framed = encode_envelope(body, elapsed_time=12, start_time=dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC))
+    start = dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)
+    framed = encode_envelope(body, elapsed_time=12, start_time=start)
     hex_lines = textwrap.wrap(framed.hex(" ").upper(), 48)
     header = (
         "# Constructed sample (mapiprobe's encoders, resources/samples/make_samples.py): a framed MAPI/HTTP\n"
         "# Execute response (MS-OXCMAPIHTTP 2.2.4.2.2 inside the 2.2.7 envelope) with a compressed\n"
-        "# RPC_HEADER_EXT payload and RopOpenFolder/RopGetHierarchyTable/RopSetColumns/RopQueryRows responses.\n"
+        "# RPC_HEADER_EXT payload and RopOpenFolder, RopGetHierarchyTable, RopSetColumns and RopQueryRows\n"
+        "# responses.\n"
         "# Columns: " + ",".join(f"0x{c:08X}" for c in COLUMNS) + "\n"
     )
     (HERE / "execute-response.hex").write_text(header + "\n".join(hex_lines) + "\n", encoding="ascii")
