@@ -308,6 +308,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.conn_state = ConnectionState(peer=self.client_address)
         sock = self.request
+        # Small answers must not wait for Nagle + delayed ACK (about 40 ms each on loopback).
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if isinstance(sock, ssl.SSLSocket):
             sock.settimeout(10)
             sock.do_handshake()
@@ -355,6 +358,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         target = urlsplit(self.path)
         path = unquote(target.path) or "/"
         headers = {k: v for k, v in self.headers.items()}
+        cookies = self.headers.get_all("Cookie") or []
+        if len(cookies) > 1:  # several Cookie header lines are one list (RFC 6265 5.4; MS-OXCMAPIHTTP 4.2)
+            headers = {k: v for k, v in headers.items() if k.lower() != "cookie"}
+            headers["Cookie"] = "; ".join(cookies)
         scheme = "https" if srv.tls is not None else "http"
         srv.site.record(
             ReceivedRequest(

@@ -508,8 +508,12 @@ class TracingTransport(httpx.HTTPTransport):
         return wrapped
 
 
-def make_client(options: ConnectionOptions, *, trace: Trace | None = None) -> httpx.Client:
+def make_client(
+    options: ConnectionOptions, *, trace: Trace | None = None, max_connections: int | None = None
+) -> httpx.Client:
     """An httpx.Client for ``options``; every request is recorded in ``trace`` when one is given.
+
+    ``max_connections`` caps the TCP connections the client keeps (a MAPI/HTTP endpoint uses 2).
 
     Redirects are never followed automatically (the caller decides, MS-OXDISCO 3.1.5.4); the client carries
     no credentials (pass ``auth=`` per request).
@@ -523,10 +527,18 @@ def make_client(options: ConnectionOptions, *, trace: Trace | None = None) -> ht
     if isinstance(ssl_context, truststore.SSLContext):
         # truststore locks each context for a whole handshake: lend one per handshake instead.
         contexts = SSLContextPool(lambda: make_ssl_context(options))
+    limits = DEFAULT_LIMITS
+    if max_connections is not None:
+        limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry,
+        )
     transport = TracingTransport(
         ssl_context=ssl_context,
         backend=MappedBackend(rules, resolver, contexts),
         trace=trace,
+        limits=limits,
     )
     timeout = httpx.Timeout(
         connect=options.connect_timeout,
