@@ -945,13 +945,30 @@ def _row_plan(columns: tuple[int, ...], ctx: Context, encoding: str) -> _Plan:
 def _compiled_reader(prop_type: int, ctx: Context, encoding: str) -> Callable[[Reader], Any]:
     """A function reading one PropertyValue of ``prop_type``, equivalent to :func:`read_value`."""
     f = _field(prop_type)
-    if not prop_type & (MV_FLAG | MVI_FLAG):
-        scalar = _SCALAR_READERS.get(prop_type)
-        if scalar is not None:  # no HasValue byte in either context
-            return lambda r: scalar(r, f)
-        if prop_type == PropType.STRING and ctx is Context.ROP:
-            return lambda r: r.utf16z(f)
-    return lambda r: read_value(r, prop_type, ctx, encoding=encoding)
+    if prop_type & (MV_FLAG | MVI_FLAG):
+        return lambda r: read_value(r, prop_type, ctx, encoding=encoding)
+    scalar = _SCALAR_READERS.get(prop_type)
+    if scalar is not None:  # no HasValue byte in either context
+        return lambda r: scalar(r, f)
+    if prop_type == PropType.STRING and ctx is Context.ADDRESS_BOOK:
+        # The commonest address-book column, read without a second closure call.
+        def ab_string(r: Reader) -> str | None:
+            return r.utf16z(f) if r.u8("HasValue") else None
+
+        return ab_string
+    bare: Callable[[Reader], Any]
+    if prop_type == PropType.STRING:
+        bare = lambda r: r.utf16z(f)  # noqa: E731 - small closures are the point here
+    elif prop_type == PropType.STRING8:
+        bare = lambda r: r.asciiz(f, encoding=encoding)  # noqa: E731
+    elif prop_type == PropType.BINARY:
+        width = _binary_count_width(ctx)
+        bare = lambda r: r.counted_bytes(width, f)  # noqa: E731
+    else:
+        return lambda r: read_value(r, prop_type, ctx, encoding=encoding)
+    if ctx is Context.ADDRESS_BOOK:  # MS-OXCMAPIHTTP 2.2.1.1: HasValue byte first (0x00 = no value)
+        return lambda r: bare(r) if r.u8("HasValue") else None
+    return bare
 
 
 @dataclass(frozen=True)

@@ -116,23 +116,52 @@ class Reader:
             raise ShortBuffer("input ends", offset=self.offset, expected="1 byte (u8)", field=field)
         return self._data[self._pos]
 
+    def _short(self, n: int, field: str | None, what: str) -> ShortBuffer:
+        return ShortBuffer(
+            f"input ends after {self.remaining} of {n} byte(s)",
+            offset=self.offset,
+            expected=what,
+            field=field,
+        )
+
+    # Fixed-size reads unpack in place (no slice): these are the hot path of row decoding.
     def u8(self, field: str | None = None) -> int:
-        return int(_U8.unpack(self._take(1, field, "1 byte (u8)"))[0])
+        pos = self._pos
+        if pos >= self._end:
+            raise self._short(1, field, "1 byte (u8)")
+        self._pos = pos + 1
+        return self._data[pos]
 
     def u16(self, field: str | None = None) -> int:
-        return int(_U16.unpack(self._take(2, field, "2 bytes (u16)"))[0])
+        pos = self._pos
+        if pos + 2 > self._end:
+            raise self._short(2, field, "2 bytes (u16)")
+        self._pos = pos + 2
+        return int(_U16.unpack_from(self._data, pos)[0])
 
     def u32(self, field: str | None = None) -> int:
-        return int(_U32.unpack(self._take(4, field, "4 bytes (u32)"))[0])
+        pos = self._pos
+        if pos + 4 > self._end:
+            raise self._short(4, field, "4 bytes (u32)")
+        self._pos = pos + 4
+        return int(_U32.unpack_from(self._data, pos)[0])
 
     def u64(self, field: str | None = None) -> int:
-        return int(_U64.unpack(self._take(8, field, "8 bytes (u64)"))[0])
+        pos = self._pos
+        if pos + 8 > self._end:
+            raise self._short(8, field, "8 bytes (u64)")
+        self._pos = pos + 8
+        return int(_U64.unpack_from(self._data, pos)[0])
 
     def i16(self, field: str | None = None) -> int:
         return int(_I16.unpack(self._take(2, field, "2 bytes (i16)"))[0])
 
     def i32(self, field: str | None = None) -> int:
-        return int(_I32.unpack(self._take(4, field, "4 bytes (i32)"))[0])
+        pos = self._pos
+        if pos + 4 > self._end:
+            raise self._short(4, field, "4 bytes (i32)")
+        self._pos = pos + 4
+        return int(_I32.unpack_from(self._data, pos)[0])
 
     def i64(self, field: str | None = None) -> int:
         return int(_I64.unpack(self._take(8, field, "8 bytes (i64)"))[0])
@@ -224,9 +253,11 @@ class Reader:
             if (pos - start) % 2 == 0:
                 break
             pos += 1
-        raw = self._data[start:pos]
         self._pos = pos + 2
-        return _decode(raw, "utf-16-le", self.base + start, field)
+        try:
+            return data[start:pos].decode("utf-16-le")
+        except UnicodeDecodeError:
+            return _decode(data[start:pos], "utf-16-le", self.base + start, field)
 
     def fixed_string(self, n: int, encoding: str, field: str | None = None) -> str:
         start = self.offset
