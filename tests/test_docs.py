@@ -1,4 +1,4 @@
-"""The docs stay true to the code: the state table drawn in docs/architecture.md is the one in session/state.py."""
+"""The docs stay true to the code: docs/architecture.md draws the state table of session/state.py."""
 
 from __future__ import annotations
 
