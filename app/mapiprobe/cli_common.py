@@ -1,25 +1,36 @@
 """Command-line options every network command shares: where to connect, whom to trust, who to be.
 
 ``add_connection_options(parser)`` adds ``--connect-to`` (repeatable, curl's HOST:PORT:ADDR:PORT),
-``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--dns-server ADDR:PORT``, ``--user`` and
-``--password-stdin``; :func:`connection_options_from` turns them into a
-:class:`~mapiprobe.transport.client.ConnectionOptions` (raising :class:`OptionError` for bad values) and
-:func:`read_password` reads the password from standard input — the only way a password gets in, so that
-it never shows in a process list or a shell history.
+``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--dns-server ADDR:PORT``, and who to be:
+``--user``, ``--password-stdin``, ``--auth {auto,basic,ntlm,negotiate,bearer}``, ``--no-basic``,
+``--token-file``, ``--save-password`` and ``--forget-password``.
+
+:func:`connection_options_from` turns the network half into a
+:class:`~mapiprobe.transport.client.ConnectionOptions` (raising :class:`OptionError` for bad values);
+:func:`credentials_from` gathers the credentials and :func:`auth_from` turns them into the auth flow through
+THE factory, :func:`mapiprobe.transport.auth.make_auth` (how ``auto`` chooses is documented there).
+A password gets in only through standard input (:func:`read_password`) or the system keyring (saved earlier
+with ``--save-password``), so that it never shows in a process list or a shell history; a bearer token
+through standard input with ``--auth bearer``, ``--token-file`` or the ``MAPIPROBE_TOKEN`` variable.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import IO
 
-from mapiprobe.transport.auth import Secret
+import httpx
+
+from mapiprobe.transport.auth import AUTH_CHOICES, AuthConfigError, Credentials, Secret, make_auth
 from mapiprobe.transport.client import INSECURE_WARNING, ConnectionOptions, parse_connect_to
 from mapiprobe.transport.resolve import parse_dns_server
 
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_AUTH = "auto"
+TOKEN_ENV = "MAPIPROBE_TOKEN"
 
 
 class OptionError(ValueError):
@@ -65,7 +76,35 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--password-stdin",
         action="store_true",
-        help="read the password from the first line of standard input (the only way to give one)",
+        help="read the password from the first line of standard input (the only way to give one; "
+        "with --auth bearer, the token)",
+    )
+    group.add_argument(
+        "--auth",
+        choices=AUTH_CHOICES,
+        default=DEFAULT_AUTH,
+        help="authentication scheme (default auto: the strongest the server offers of Negotiate, NTLM, "
+        "Bearer; Basic only when the server offers nothing stronger that can be used)",
+    )
+    group.add_argument(
+        "--no-basic", action="store_true", help="with --auth auto, never send the password with Basic"
+    )
+    group.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help=f"read a bearer token from FILE (or set {TOKEN_ENV})",
+    )
+    group.add_argument(
+        "--save-password",
+        action="store_true",
+        help="store the --password-stdin password in the system keyring (service 'mapiprobe', one entry "
+        "per account) for later runs",
+    )
+    group.add_argument(
+        "--forget-password",
+        action="store_true",
+        help="delete this account's password from the system keyring",
     )
 
 
@@ -113,11 +152,89 @@ def insecure_warning() -> str:
     return f"WARNING: {INSECURE_WARNING}"
 
 
+def _read_token(args: argparse.Namespace) -> Secret | None:
+    path = getattr(args, "token_file", None)
+    if path is not None:
+        try:
+            text = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise OptionError(f"--token-file {path}: {exc.strerror or exc}") from None
+        if not text:
+            raise OptionError(f"--token-file {path}: the file holds no token")
+        return Secret(text.splitlines()[0].strip())
+    env = os.environ.get(TOKEN_ENV, "").strip()
+    return Secret(env) if env else None
+
+
+def credentials_from(
+    args: argparse.Namespace,
+    account: str | None = None,
+    *,
+    stdin: IO[str] | None = None,
+    notes: list[str] | None = None,
+) -> Credentials | None:
+    """Who to be, from the options: the password (standard input, else the keyring), the bearer token, the
+    scheme's needs. ``account`` is the address the command works for (the keyring entry's name unless
+    ``--user`` is given). Keyring actions and problems are described in ``notes`` (never the secret)."""
+    from mapiprobe.transport import credentials as store
+
+    scheme = getattr(args, "auth", DEFAULT_AUTH) or DEFAULT_AUTH
+    user = getattr(args, "user", None) or account
+    secret = read_password(args, stdin)
+    token = _read_token(args)
+    if scheme == "bearer" and secret is not None:
+        token, secret = secret, None  # --password-stdin with --auth bearer: the line is the token
+    say = notes.append if notes is not None else (lambda text: None)
+    save = bool(getattr(args, "save_password", False))
+    forget = bool(getattr(args, "forget_password", False))
+    if save and forget:
+        raise OptionError("--save-password and --forget-password exclude each other")
+    if save and secret is None:
+        raise OptionError("--save-password needs the password on standard input (--password-stdin)")
+    if (save or forget) and not user:
+        raise OptionError("--save-password/--forget-password need an account (--user or an address)")
+    try:
+        if forget and user:
+            found = store.forget_password(user)
+            say(f"keyring: {'deleted the' if found else 'there was no'} saved password for {user.lower()}")
+        elif save and user and secret is not None:
+            store.save_password(user, secret)
+            say(f"keyring: saved the password for {user.lower()} ({store.backend_name()})")
+        elif secret is None and token is None and user and scheme != "bearer":
+            secret = store.load_password(user)
+            if secret is not None:
+                say(f"keyring: using the saved password for {user.lower()}")
+    except store.CredentialStoreError as exc:
+        if save:
+            raise OptionError(str(exc)) from None
+        say(f"keyring: {exc}")
+    creds = Credentials(
+        user=user,
+        password=secret,
+        token=token,
+        current_user=secret is None and scheme in ("ntlm", "negotiate"),
+        allow_basic=not getattr(args, "no_basic", False),
+    )
+    return None if creds.is_empty else creds
+
+
+def auth_from(args: argparse.Namespace, credentials: Credentials | None) -> httpx.Auth | None:
+    """The auth flow for ``credentials`` and ``--auth`` (THE factory); OptionError when they do not fit."""
+    try:
+        return make_auth(credentials, getattr(args, "auth", DEFAULT_AUTH) or DEFAULT_AUTH)
+    except AuthConfigError as exc:
+        raise OptionError(str(exc)) from None
+
+
 __all__ = [
+    "DEFAULT_AUTH",
     "DEFAULT_TIMEOUT",
+    "TOKEN_ENV",
     "OptionError",
     "add_connection_options",
+    "auth_from",
     "connection_options_from",
+    "credentials_from",
     "insecure_warning",
     "read_password",
 ]

@@ -17,11 +17,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .auth import install as install_auth
 from .autodiscover import AUTODISCOVER_PATH, AutodiscoverService
 from .net import BlackHole, DnsServer
 from .org import Organisation, SimUser, load_organisation
 from .scenarios import SCENARIOS
-from .tls import issue_server_cert, load_or_create_ca, server_context
+from .tls import CertificateScenarios, issue_server_cert, load_or_create_ca, server_context
 from .web import BasicAuth, Listener, ReceivedRequest, Response, Site
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class Simulator:
         self.https_site = Site(realm=self.domain)
         self.http_site = Site(realm=self.domain)
         self.https_site.auth_schemes.append(BasicAuth(self.org))
+        self.auth = install_auth(self)
+        """Authentication (simulator/auth.py): ``auth.offer(endpoint, schemes)``, ``auth.keytab``, counts."""
         self.autodiscover = AutodiscoverService(
             self.org, lambda: self.scenario, slow_seconds=lambda: self.slow_seconds, stopping=self._stopping
         )
@@ -103,7 +106,14 @@ class Simulator:
         ca = load_or_create_ca(self.state_dir)
         self.ca_cert_path = ca.cert_path
         cert = issue_server_cert(ca, [*self.org.hosts(), "localhost", "127.0.0.1"], self.state_dir)
-        self._https = Listener("https", self.https_site, port=self._requested_port, tls=server_context(cert))
+        self.certificates = CertificateScenarios(ca, self.org, self.state_dir, lambda: self.scenario)
+        self._https = Listener(
+            "https",
+            self.https_site,
+            port=self._requested_port,
+            tls=server_context(cert),
+            context_for=self.certificates.context_for,
+        )
         self._http = Listener("http", self.http_site)
         self._dns = DnsServer(self.org)
         self._blackhole = BlackHole()
@@ -189,6 +199,7 @@ class Simulator:
             "ca_cert": str(self.ca_cert_path),
             "connect_to": self.connect_to,
             "users": [{"email": u.email, "user": u.user, "password": u.password} for u in self.users],
+            "bearer_tokens": self.auth.tokens,
             "scenario": self.scenario,
             "https_port": self.port,
             "http_port": self.http_port,

@@ -8,8 +8,13 @@ so a client that never finishes it cannot block the accept loop.
   path prefix compared without regard to case; the longest matching prefix wins.
 * **Virtual hosts** come from the ``Host`` header (port stripped), else from the TLS SNI name.
 * **Authentication** is pluggable: a route with ``auth=True`` runs the server's :class:`AuthScheme` list
-  (Basic now; NTLM/Negotiate/Bearer later). Each scheme sees the per-connection :class:`ConnectionState`,
-  which is what connection-bound handshakes such as NTLM need.
+  (Basic here; NTLM, Negotiate and Bearer in simulator/auth.py). Each scheme sees the per-connection
+  :class:`ConnectionState`, which is what connection-bound handshakes such as NTLM need. Which schemes a
+  path offers is :meth:`Site.offered_for` (per path prefix, or a policy callable); a scheme that marks the
+  connection ``auth.persistent`` (NTLM, Negotiate: IIS keeps them for the connection) lets later requests
+  on it through without ``Authorization``; :attr:`Site.authorizers` may refuse an authenticated user on a
+  path (401, as IIS does); every verdict goes to :attr:`Site.auth_log`. A scheme's last token on success
+  (mutual authentication) is sent with the handler's answer (``Request.response_headers``).
 * **Streaming.** A handler may return a :class:`Response` whose ``chunks`` is an iterator; it is sent with
   ``Transfer-Encoding: chunked``, each chunk flushed as soon as the iterator yields it (the iterator may
   sleep in between: that is how MAPI/HTTP PENDING keep-alives are simulated).
@@ -78,6 +83,8 @@ class Request:
     body: bytes
     connection: ConnectionState
     user: SimUser | None = None
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    """Headers added to whatever the handler answers (the last WWW-Authenticate token of a handshake)."""
 
     def header(self, name: str, default: str | None = None) -> str | None:
         low = name.lower()
@@ -155,6 +162,25 @@ class BasicAuth:
 
 
 @dataclass(frozen=True)
+class AuthEvent:
+    """One verdict of the simulator's authentication: ``challenge`` (a handshake continues), ``ok``,
+    ``failed`` (bad credentials) or ``refused`` (good credentials, but not allowed on this path)."""
+
+    scheme: str
+    host: str
+    path: str
+    outcome: str
+    login: str | None = None
+    mechanism: str | None = None
+    time: float = 0.0
+
+
+Authorizer = Callable[[Request, SimUser], bool]
+PERSISTENT_AUTH = "auth.persistent"  # ConnectionState.data key: the scheme that authenticated the connection
+AUTH_MECHANISM = "auth.mechanism"  # ConnectionState.data key: what Negotiate used (kerberos / ntlm)
+
+
+@dataclass(frozen=True)
 class Route:
     prefix: str
     handler: Handler
@@ -171,6 +197,12 @@ class Site:
         self.realm = realm
         self.routes: list[Route] = []
         self.auth_schemes: list[AuthScheme] = []
+        self.offers: list[tuple[str, tuple[str, ...]]] = []
+        """(path prefix, scheme names) rules; the longest matching prefix wins; none: every scheme."""
+        self.offer_policy: Callable[[Request], tuple[str, ...] | None] | None = None
+        """When set and it answers a tuple, that is what ``req``'s path offers (scenarios use it)."""
+        self.authorizers: list[Authorizer] = []
+        self.auth_log: list[AuthEvent] = []
         self.log: list[ReceivedRequest] = []
         self._log_lock = threading.Lock()
         self.errors: list[str] = []
@@ -220,28 +252,80 @@ class Site:
             denied = self.authenticate(req)
             if denied is not None:
                 return denied
-        return route.handler(req)
+        resp = route.handler(req)
+        if req.response_headers:
+            resp.headers = [*resp.headers, *req.response_headers]
+        return resp
+
+    def offered_for(self, req: Request) -> list[AuthScheme]:
+        """The schemes ``req``'s path offers, in the order of :attr:`auth_schemes`."""
+        names: tuple[str, ...] | None = self.offer_policy(req) if self.offer_policy is not None else None
+        if names is None:
+            low = req.path.lower()
+            rules = [r for r in self.offers if low.startswith(r[0].lower())]
+            if rules:
+                names = max(rules, key=lambda r: len(r[0]))[1]
+        if names is None:
+            return list(self.auth_schemes)
+        wanted = {n.lower() for n in names}
+        return [s for s in self.auth_schemes if s.name.lower() in wanted]
+
+    def _note(self, req: Request, scheme: str, outcome: str, user: SimUser | None = None) -> None:
+        event = AuthEvent(
+            scheme,
+            req.host,
+            req.path,
+            outcome,
+            user.user if user is not None else None,
+            req.connection.data.get(AUTH_MECHANISM) if outcome in ("ok", "refused") else None,
+            time.time(),
+        )
+        with self._log_lock:
+            self.auth_log.append(event)
+
+    def _authorized(self, req: Request, user: SimUser, scheme: str) -> bool:
+        if all(allow(req, user) for allow in self.authorizers):
+            return True
+        self._note(req, scheme, "refused", user)
+        return False
 
     def authenticate(self, req: Request) -> Response | None:
         """None when ``req`` is authenticated (``req.user`` set); otherwise the 401 to send."""
         authorization = req.header("Authorization")
+        offered = self.offered_for(req)
         extra: str | None = None
-        if authorization:
-            for scheme in self.auth_schemes:
+        persistent = req.connection.data.get(PERSISTENT_AUTH)
+        user = req.connection.user
+        if not authorization and persistent and user is not None:
+            # IIS keeps an NTLM/Negotiate logon for the connection (authPersistNonNTLM).
+            if any(s.name == persistent for s in offered) and self._authorized(req, user, persistent):
+                req.user = user
+                return None
+        elif authorization:
+            name = authorization.strip().partition(" ")[0]
+            for scheme in offered:
                 outcome = scheme.accept(authorization, req)
                 if outcome is None:
                     continue
                 if outcome.user is not None:
-                    req.user = outcome.user
+                    self._note(req, scheme.name, "ok", outcome.user)
                     req.connection.user = outcome.user
+                    if not self._authorized(req, outcome.user, scheme.name):
+                        break
+                    req.user = outcome.user
+                    if outcome.header:
+                        req.response_headers.append(("WWW-Authenticate", outcome.header))
                     return None
                 extra = outcome.header
+                self._note(req, scheme.name, "challenge" if extra else "failed")
                 break
+            else:
+                self._note(req, name, "failed")
         resp = Response.text(401, "401 Unauthorized\n")
         if extra:
             resp.headers.append(("WWW-Authenticate", extra))
         else:
-            resp.headers += [("WWW-Authenticate", s.challenge(self.realm)) for s in self.auth_schemes]
+            resp.headers += [("WWW-Authenticate", s.challenge(self.realm)) for s in offered]
         return resp
 
 
@@ -448,9 +532,11 @@ class Listener:
         port: int = 0,
         tls: ssl.SSLContext | None = None,
         server_header: str = "Microsoft-IIS/10.0",
+        context_for: Callable[[str | None], ssl.SSLContext | None] | None = None,
     ) -> None:
+        """``context_for(sni)`` may pick another TLS context (another certificate) per handshake."""
         if tls is not None:
-            tls.sni_callback = _remember_sni
+            tls.sni_callback = _sni_callback(context_for)
         self.name = name
         self.server = _Server(("127.0.0.1", port), site, listener=name, tls=tls, server_header=server_header)
         self.port: int = self.server.server_address[1]
@@ -473,9 +559,25 @@ def _remember_sni(sock: Any, name: str | None, ctx: ssl.SSLContext) -> None:
         sock.sni_name = name
 
 
+def _sni_callback(
+    context_for: Callable[[str | None], ssl.SSLContext | None] | None,
+) -> Callable[[Any, str | None, ssl.SSLContext], None]:
+    def callback(sock: Any, name: str | None, ctx: ssl.SSLContext) -> None:
+        _remember_sni(sock, name, ctx)
+        other = context_for(name) if context_for is not None else None
+        if other is not None:
+            sock.context = other  # the handshake goes on with this context's certificate
+
+    return callback
+
+
 __all__ = [
+    "AUTH_MECHANISM",
+    "PERSISTENT_AUTH",
+    "AuthEvent",
     "AuthOutcome",
     "AuthScheme",
+    "Authorizer",
     "BasicAuth",
     "ConnectionState",
     "Handler",
