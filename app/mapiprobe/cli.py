@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "mapiprobe.cli_simulator",
     "mapiprobe.cli_mailbox",
     "mapiprobe.cli_addressbook",
+    "mapiprobe.cli_probe",
 )
 
 _HEX_JUNK = re.compile(r"0x|[\s:,;\-_]|\\x", re.IGNORECASE)

@@ -25,9 +25,10 @@ from typing import Any
 from mapiprobe.cli_common import (
     OptionError,
     add_connection_options,
+    auth_from,
     connection_options_from,
+    credentials_from,
     insecure_warning,
-    read_password,
 )
 
 EXIT_OK = 0
@@ -105,7 +106,7 @@ def register(subparsers: Any) -> None:
 
 
 def _addressbook_url(
-    args: argparse.Namespace, connection: Any, password: Any, cancel: threading.Event
+    args: argparse.Namespace, connection: Any, credentials: Any, cancel: threading.Event
 ) -> str:
     if args.addressbook_url:
         if not args.addressbook_url.lower().startswith("https://"):
@@ -117,7 +118,7 @@ def _addressbook_url(
         discovery = AutodiscoverSession(
             args.email,
             user=args.user,
-            password=password,
+            password=credentials.password if credentials is not None else None,
             connection=connection,
             options=DiscoveryOptions(candidate_timeout=connection.connect_timeout),
             cancel=cancel,
@@ -145,16 +146,20 @@ def _run(args: argparse.Namespace, work: Any) -> int:
     prog = f"mapiprobe {args.command}"
     try:
         connection = connection_options_from(args)
-        password = read_password(args)
+        notes: list[str] = []
+        credentials = credentials_from(args, args.email, notes=notes)
+        auth = auth_from(args, credentials)
     except OptionError as exc:
         return _report_failure(args, prog, _Failure(str(exc), EXIT_BAD_INPUT, "usage"))
+    for note in notes:
+        print(note, file=sys.stderr)
     if connection.insecure:
         print(insecure_warning(), file=sys.stderr)
     cancel = threading.Event()
     try:
-        url = _addressbook_url(args, connection, password, cancel)
+        url = _addressbook_url(args, connection, credentials, cancel)
         with AddressBookSession(
-            url, user=args.user or args.email, password=password, connection=connection, cancel=cancel
+            url, user=args.user or args.email, auth=auth, connection=connection, cancel=cancel
         ) as session:
             output = work(session)
             output["url"] = url

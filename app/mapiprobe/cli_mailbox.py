@@ -21,9 +21,10 @@ from typing import Any
 from mapiprobe.cli_common import (
     OptionError,
     add_connection_options,
+    auth_from,
     connection_options_from,
+    credentials_from,
     insecure_warning,
-    read_password,
 )
 
 EXIT_OK = 0
@@ -95,7 +96,7 @@ class _Failure(Exception):
         self.kind = kind
 
 
-def _discover(args: argparse.Namespace, connection: Any, password: Any, trace: Any, cancel: Any) -> Any:
+def _discover(args: argparse.Namespace, connection: Any, credentials: Any, trace: Any, cancel: Any) -> Any:
     from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions, UsageError
 
     options = DiscoveryOptions(candidate_timeout=connection.connect_timeout)
@@ -103,7 +104,7 @@ def _discover(args: argparse.Namespace, connection: Any, password: Any, trace: A
         session = AutodiscoverSession(
             args.email,
             user=args.user,
-            password=password,
+            password=credentials.password if credentials is not None else None,
             connection=connection,
             options=options,
             cancel=cancel,
@@ -141,9 +142,13 @@ def _run(
 
     try:
         connection = connection_options_from(args)
-        password = read_password(args)
+        notes: list[str] = []
+        credentials = credentials_from(args, args.email, notes=notes)
+        auth = auth_from(args, credentials)
     except OptionError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
+    for note in notes:
+        print(note, file=sys.stderr)
     if args.mailbox_url and not args.legacy_dn:
         raise _Failure(
             "--mailbox-url needs --legacy-dn (Autodiscover's User/LegacyDN)", EXIT_BAD_INPUT, "usage"
@@ -161,19 +166,19 @@ def _run(
 
     def resolve(server_dn: str) -> str:
         progress(_Note("redirect", f"running Autodiscover again for {args.email}"))
-        url, _dn = _discover(args, connection, password, trace, cancel)
+        url, _dn = _discover(args, connection, credentials, trace, cancel)
         return str(url)
 
     try:
         if args.mailbox_url:
             url, legacy_dn = args.mailbox_url, args.legacy_dn
         else:
-            url, legacy_dn = _discover(args, connection, password, trace, cancel)
+            url, legacy_dn = _discover(args, connection, credentials, trace, cancel)
         session = MailboxSession(
             url,
             user_dn=legacy_dn,
             user=args.user or args.email,
-            password=password,
+            auth=auth,
             connection=connection,
             compression=args.compression,
             progress=progress,

@@ -90,7 +90,7 @@ from mapiprobe.protocol.nspi_types import (
 )
 from mapiprobe.protocol.properties import PropertyRow, PropertyTag, PropertyValue
 from mapiprobe.protocol.wire import Writer
-from mapiprobe.transport.auth import BasicAuth, Secret
+from mapiprobe.transport.auth import Credentials, Secret, make_auth
 from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.errors import TransportError
 from mapiprobe.transport.mapihttp import (
@@ -506,7 +506,8 @@ class AddressBookSession:
             else make_mapihttp_client(connection or ConnectionOptions(), trace=self.trace)
         )
         if auth is None and password is not None:
-            auth = BasicAuth(user or "", password)
+            # ``password=`` alone means Basic, as before issue 6; callers pass auth=make_auth(...) otherwise.
+            auth = make_auth(Credentials(user=user or "", password=password), "basic")
         self.endpoint = MapiHttpEndpoint(
             url,
             self.client,

@@ -99,7 +99,7 @@ from mapiprobe.protocol.rops.logon import LOGON_FLAG_PRIVATE, OPEN_FLAG_USE_PER_
 from mapiprobe.protocol.rops.table import BOOKMARK_END, QUERY_ROWS_ADVANCE
 from mapiprobe.protocol.rpcext import COMPRESSED, XOR_MAGIC, iter_ext_buffers
 from mapiprobe.session.state import KeepAlive, SessionEvent, SessionState, SessionStateMachine
-from mapiprobe.transport.auth import BasicAuth, Secret
+from mapiprobe.transport.auth import Credentials, Secret, make_auth
 from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.errors import TransportError
 from mapiprobe.transport.mapihttp import (
@@ -385,7 +385,8 @@ class MailboxSession:
         self._keepalive_wanted = keepalive
         self._known = known_folder_ids
         if auth is None and password is not None:
-            auth = BasicAuth(user or user_dn, password)
+            # ``password=`` alone means Basic, as before issue 6; callers pass auth=make_auth(...) otherwise.
+            auth = make_auth(Credentials(user=user or user_dn, password=password), "basic")
         self._auth = auth
         self._connection = connection or ConnectionOptions()
         self._own_client = client is None

@@ -18,6 +18,12 @@ SCENARIOS: dict[str, str] = {
     "mailbox-slow": "the mailbox endpoint takes 1.2 s per request, with PENDING keep-alives every 0.3 s",
     "mailbox-503": "a front end answers every mailbox request with HTTP 503",
     "mailbox-html": "a proxy answers every mailbox request with an HTML page and HTTP 200",
+    "windows-auth": "every endpoint offers Negotiate and NTLM only (Basic switched off)",
+    "modern-auth": "every endpoint offers Bearer, Negotiate and NTLM (demo tokens in --json output)",
+    "ab-refused": "the first user authenticates everywhere but is refused (401) on the address book endpoint",
+    "cert-wrong-name": "mail.<domain> presents a certificate whose names do not cover it",
+    "cert-expired": "mail.<domain> presents a certificate that expired two days ago",
+    "cert-missing-intermediate": "mail.<domain> sends its certificate but not the intermediate CA above it",
 }
 
 __all__ = ["SCENARIOS"]

@@ -30,6 +30,7 @@ import socket
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -203,6 +204,7 @@ class Site:
         """When set and it answers a tuple, that is what ``req``'s path offers (scenarios use it)."""
         self.authorizers: list[Authorizer] = []
         self.auth_log: list[AuthEvent] = []
+        self.front_end = "EXFE01"  # the X-FEServer name on 401 answers
         self.log: list[ReceivedRequest] = []
         self._log_lock = threading.Lock()
         self.errors: list[str] = []
@@ -322,6 +324,8 @@ class Site:
             else:
                 self._note(req, name, "failed")
         resp = Response.text(401, "401 Unauthorized\n")
+        # What an Exchange front end puts on its 401s (mapiprobe probe reports them).
+        resp.headers += [("request-id", str(uuid.uuid4())), ("X-FEServer", self.front_end)]
         if extra:
             resp.headers.append(("WWW-Authenticate", extra))
         else:

@@ -111,6 +111,12 @@ class Credentials:
     allow_basic: bool = True
     """``auto`` may use Basic when the server offers nothing stronger that we can use."""
 
+    def __post_init__(self) -> None:
+        for name in ("password", "token"):
+            value = getattr(self, name)
+            if isinstance(value, str):  # accept plain strings, keep Secrets
+                object.__setattr__(self, name, Secret(value))
+
     @property
     def can_spnego(self) -> bool:
         return self.password is not None or self.current_user
@@ -713,12 +719,17 @@ def check_kerberos(
 
 
 def _kerberos_protocols() -> list[str]:
+    """Kerberos is there with SSPI (Windows) or with python-gssapi *and* krb5 (what pyspnego's GSSAPI
+    backend imports; its ``available_protocols`` does not check that itself)."""
     try:
-        from spnego._gss import GSSAPIProxy
+        from spnego import _gss
         from spnego._sspi import SSPIProxy
     except ImportError:  # pragma: no cover
         return []
-    return [*GSSAPIProxy.available_protocols(), *SSPIProxy.available_protocols()]
+    found = list(SSPIProxy.available_protocols())
+    if _gss.HAS_GSSAPI:
+        found += _gss.GSSAPIProxy.available_protocols()
+    return found
 
 
 def kerberos_available() -> bool:
