@@ -79,11 +79,6 @@ def register(subparsers: Any) -> None:
         metavar="HOST",
         help="approve redirects to these hosts (or, for redirectAddr, domains) without asking",
     )
-    parser.add_argument(
-        "--first-answer",
-        action="store_true",
-        help="take the first candidate that answers, not the first in Outlook's order of priority",
-    )
     parser.add_argument("--no-srv", action="store_true", help="skip the DNS SRV candidate")
     parser.add_argument("--no-v2", action="store_true", help="skip the Autodiscover v2 (JSON) lookup")
     parser.add_argument(
@@ -403,7 +398,6 @@ def cmd_autodiscover(args: argparse.Namespace) -> int:
         use_srv=not args.no_srv,
         use_v2=not args.no_v2,
         use_redirect_probe=not args.no_redirect_probe,
-        wait_for_priority=not args.first_answer,
     )
     interactive = sys.stdin.isatty() and sys.stderr.isatty() and not args.password_stdin and not args.json
     consent = _interactive_consent if interactive else None

@@ -193,14 +193,15 @@ def test_redirect_needs_allow_redirect(
     assert obj["redirects"][0]["kind"] == "redirectUrl" and obj["redirects"][0]["approved_by"] == "allow-list"
 
 
-def test_first_answer_on_a_dead_root(
+def test_dead_root_is_abandoned(
     sim: Simulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The black-holed root domain does not cost its time limit: it is reported as abandoned."""
     sim.set_scenario("dead-root")
-    code, obj = run_json(capsys, monkeypatch, sim, "--first-answer", timeout=3.0)
+    code, obj = run_json(capsys, monkeypatch, sim, timeout=3.0)
     assert code == 0 and obj["action"] == "settings"
     root = next(a for a in obj["attempts"] if a["source"] == "root-domain")
-    assert root["outcome"] == "superseded"
+    assert root["outcome"] == "abandoned" and "no TLS handshake" in root["detail"]
 
 
 def test_url_and_trace(

@@ -208,23 +208,23 @@ def test_wrong_password_is_an_authentication_failure(sim: Simulator) -> None:
 # -- dead candidates and priority -----------------------------------------------------------------------
 
 
-def test_blackholed_root_costs_at_most_its_timeout(sim: Simulator) -> None:
+def test_blackholed_root_is_abandoned_not_waited_for(sim: Simulator) -> None:
+    """The root domain accepts TCP and never answers: autodiscover.<domain> answers at once, and the root
+    (no TLS handshake by then) is abandoned instead of costing its 5 s time limit."""
     sim.set_scenario("dead-root")
     start = time.perf_counter()
-    result = _run(sim, conn=connection(sim, timeout=1.0), candidate_timeout=1.0)
+    result = _run(sim, conn=connection(sim, timeout=5.0), candidate_timeout=5.0)
     elapsed = time.perf_counter() - start
     assert result.ok and result.url == sim.autodiscover_url
-    assert 0.9 < elapsed < 2.5
+    assert elapsed < 3.0  # generous: the time limit is 5 s, the answer comes in milliseconds
     root = next(a for a in result.attempts if a.source is Source.ROOT_DOMAIN)
-    assert root.outcome is Outcome.TIMEOUT
-
-
-def test_blackholed_root_with_first_answer_mode_does_not_wait(sim: Simulator) -> None:
-    sim.set_scenario("dead-root")
-    start = time.perf_counter()
-    result = _run(sim, conn=connection(sim, timeout=1.0), candidate_timeout=1.0, wait_for_priority=False)
-    assert result.ok
-    assert time.perf_counter() - start < 0.8
+    assert root.outcome is Outcome.ABANDONED and root.method == "POST"
+    # The diagnosis still shows the dead host: how far it got, and who answered instead.
+    assert "no TLS handshake after" in (root.detail or "")
+    assert f"TCP connected to 127.0.0.1:{sim.blackhole_port}" in (root.detail or "")
+    assert sim.autodiscover_url in (root.detail or "")
+    assert root.resolved_address == f"127.0.0.1:{sim.blackhole_port}"
+    assert _outcomes(result)[Source.AUTODISCOVER_DOMAIN] is Outcome.SETTINGS
 
 
 def test_dead_fast_root_costs_nothing(sim: Simulator, closed_port: int) -> None:
@@ -236,26 +236,65 @@ def test_dead_fast_root_costs_nothing(sim: Simulator, closed_port: int) -> None:
     assert _outcomes(result)[Source.ROOT_DOMAIN] is Outcome.CONNECT_FAILED
 
 
-def test_higher_priority_answer_wins_even_if_slower(sim: Simulator, tmp_path: Path) -> None:
-    """The root domain answers after 0.5 s, autodiscover.<domain> at once: by priority, the root wins."""
+def _root_answer(sim: Simulator) -> bytes:
     user = sim.users[0]
-    doc = build_response(
+    return build_response(
         AutodiscoverResponse(
             action="settings",
             user=AutodiscoverUser("Root Answer", user.legacy_dn, user.email, None),
             mapi_http=MapiHttpSettings(1, "https://root.test/mapi/emsmdb/", None, None, None),
         )
     )
-    with xml_server([sim.domain], doc, delay=0.5, directory=tmp_path) as root:
-        base = connection(sim, first=[f"{sim.domain}:443:127.0.0.1:{root.port}"])
+
+
+def test_higher_priority_answer_wins_even_if_slower(sim: Simulator, tmp_path: Path) -> None:
+    """The root domain (live: its TLS handshake completes at once) answers after 0.5 s, autodiscover.<domain>
+    after 0.3 s: the root is waited for (grace max(1 s, 3 x 0.3 s)), and wins by priority."""
+    sim.set_scenario("slow")
+    sim.slow_seconds = 0.3
+    with xml_server([sim.domain], _root_answer(sim), delay=0.5, directory=tmp_path) as root:
+        base = connection(sim, first=[f"{sim.domain}:443:127.0.0.1:{root.port}"], timeout=5.0)
         conn = replace(base, ca_certs=(*base.ca_certs, root.ca_path))
-        result = _run(sim, conn=conn)
-        assert result.ok and result.url == f"https://{sim.domain}/autodiscover/autodiscover.xml"
-        assert result.response is not None and result.response.user is not None
-        assert result.response.user.display_name == "Root Answer"
-        # In first-answer mode the faster autodiscover.<domain> wins instead.
-        result = _run(sim, conn=conn, wait_for_priority=False)
-        assert result.ok and result.url == sim.autodiscover_url
+        result = _run(sim, conn=conn, candidate_timeout=5.0)
+    assert result.ok and result.url == f"https://{sim.domain}/autodiscover/autodiscover.xml"
+    assert result.response is not None and result.response.user is not None
+    assert result.response.user.display_name == "Root Answer"
+    outcomes = _outcomes(result)
+    assert outcomes[Source.ROOT_DOMAIN] is Outcome.SETTINGS
+    assert Outcome.ABANDONED not in outcomes.values()
+
+
+def test_live_root_that_never_answers_is_abandoned_after_its_grace(sim: Simulator, tmp_path: Path) -> None:
+    """The root completes its TLS handshake but answers only after 4 s: it is waited for its grace period
+    (1 s, autodiscover.<domain> answering at once), not for its 5 s time limit."""
+    with xml_server([sim.domain], _root_answer(sim), delay=4.0, directory=tmp_path) as root:
+        base = connection(sim, first=[f"{sim.domain}:443:127.0.0.1:{root.port}"], timeout=5.0)
+        conn = replace(base, ca_certs=(*base.ca_certs, root.ca_path))
+        result = _run(sim, conn=conn, candidate_timeout=5.0)
+        wait_for_workers()  # the root's thread ends (with its late answer) before the server goes
+    # Had the root been waited for, its answer (at 4 s) would have won by priority.
+    assert result.ok and result.url == sim.autodiscover_url
+    root_attempt = next(a for a in result.attempts if a.source is Source.ROOT_DOMAIN)
+    assert root_attempt.outcome is Outcome.ABANDONED
+    assert "TLS handshake done, but no answer" in (root_attempt.detail or "")
+    assert "grace period" in (root_attempt.detail or "")
+    assert root_attempt.elapsed_ms is not None and root_attempt.elapsed_ms < 4000
+
+
+def test_without_any_answer_a_blackholed_root_costs_its_time_limit(sim: Simulator, closed_port: int) -> None:
+    """Nothing else answers: the black-holed root is waited for up to its time limit, then reported."""
+    sim.set_scenario("dead-root")
+    conn = connection(sim, first=[f"autodiscover.{sim.domain}:443:127.0.0.1:{closed_port}"], timeout=1.0)
+    start = time.perf_counter()
+    result = _run(
+        sim, conn=conn, candidate_timeout=1.0, use_srv=False, use_v2=False, use_redirect_probe=False
+    )
+    assert time.perf_counter() - start > 0.9
+    assert not result.ok
+    outcomes = _outcomes(result)
+    assert outcomes[Source.ROOT_DOMAIN] is Outcome.TIMEOUT
+    assert outcomes[Source.AUTODISCOVER_DOMAIN] is Outcome.CONNECT_FAILED
+    assert Outcome.ABANDONED not in outcomes.values()
 
 
 @pytest.mark.parametrize(

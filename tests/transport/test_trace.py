@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from mapiprobe.transport.trace import (
@@ -74,11 +74,16 @@ def test_no_secret_survives_cookies(name: str, value: str) -> None:
 
 @settings(max_examples=150)
 @given(scheme=st.sampled_from(["NTLM", "Negotiate", "Kerberos"]), token=_secret)
+@example(scheme="NTLM", token="[redacte")  # a prefix of the marker: once failed on CI
+@example(scheme="Negotiate", token="redacted")
 def test_no_token_survives_challenge(scheme: str, token: str) -> None:
-    assume(token not in f"{scheme} {REDACTED}")
     out = redact_header("WWW-Authenticate", f"{scheme} {token}")
-    assert token not in out
     assert out.startswith(scheme)
+    # Look for the token outside the scheme name and the marker: hypothesis draws tokens such as "[redacte"
+    # or "redacted" (from the marker itself), which the marker contains without anything having leaked.
+    rest = out[len(scheme) :].replace(REDACTED, " ")
+    assert token not in rest
+    assert rest.strip() == ""  # and nothing but the marker follows the scheme (no part of the token either)
 
 
 @settings(max_examples=500)

@@ -12,9 +12,15 @@ Candidates (MS-OXDISCO 3.1.5), in the order of priority used to pick the answer:
 
 SCP lookup (3.1.5.1) needs a domain-joined Windows machine and LDAP; it is not done here.
 
-All candidates are probed at once (one thread each, a time limit each). The answer honours the priority:
-a lower-priority answer is taken only once every higher-priority candidate has failed or run out of time,
-so a black-holed root domain costs at most its time limit, and one that fails at once costs nothing.
+All candidates are probed at once (one thread each, a time limit each). The answer honours the priority,
+without paying a dead host's time limit: once a lower-priority candidate has a usable answer, a still pending
+higher-priority one is waited for only if it has shown a sign of life (its TLS handshake completed: a live
+server gets that far about as fast as the answering one did), and then only for a grace period of
+``max(GRACE_MIN, GRACE_FACTOR x the answering candidate's time)`` (never past its own time limit). A pending
+candidate without a handshake by then, or still without an answer at the end of its grace, is abandoned and
+reported as such (outcome ``abandoned``, with how far it got), so a black-holed root domain costs nothing
+and a live but slower one still wins. The signs of life come from httpcore's trace events
+(``connection.start_tls.complete``) of each candidate's own requests.
 
 Then redirects are followed (MS-OXDSCLI 3.1.5): ``redirectAddr`` (ask again for the new address),
 ``redirectUrl`` and an HTTP 302 on the POST (ask the new URL), at most 10 hops (PROTOCOL.md 1.3, from the
@@ -46,7 +52,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -72,6 +78,10 @@ AUTODISCOVER_PATH = "/autodiscover/autodiscover.xml"
 V2_PATH = "/autodiscover/autodiscover.json/v1.0/"
 MAX_REDIRECTS = 10
 SECONDARY_DELAY = 0.3  # seconds before the lookups start while the two domain URLs are still pending
+# A pending higher-priority candidate that has completed its TLS handshake when a lower-priority one answers
+# is waited for max(GRACE_MIN, GRACE_FACTOR x the answering candidate's elapsed time) more (see _abandon).
+GRACE_MIN = 1.0
+GRACE_FACTOR = 3.0
 X_MAPIHTTP_CAPABILITY = "1"  # the version Outlook and ruler send (MS-OXDSCLI 2.2.2.1)
 
 
@@ -112,6 +122,7 @@ class Outcome(StrEnum):
     CONSENT_REFUSED = "consent-refused"
     UNSAFE = "unsafe"  # refused on safety grounds (credentials to plain HTTP, ...)
     SUPERSEDED = "superseded"  # not waited for: a higher-priority candidate answered
+    ABANDONED = "abandoned"  # higher priority, but no sign of life (or answer) once a lower one answered
     CANCELLED = "cancelled"
 
 
@@ -202,7 +213,6 @@ class DiscoveryOptions:
     use_srv: bool = True
     use_v2: bool = True
     use_redirect_probe: bool = True
-    wait_for_priority: bool = True  # False: take the first answer of any candidate (not Outlook's order)
 
 
 @dataclass(frozen=True)
@@ -343,6 +353,33 @@ class _SlotResult:
     rejected: bool = False
 
 
+class _Liveness:
+    """Signs of life of one candidate's connections, from httpcore's trace events of its own requests
+    (written by the candidate's thread, read by the coordinator: single assignments of immutable values)."""
+
+    def __init__(self) -> None:
+        self.connected_at: float | None = None  # TCP connection established
+        self.peer: str | None = None  # ADDR:PORT of that connection
+        # The connection is ready: TLS handshake completed, or a request is being sent on a ready connection
+        # (a kept-alive one, which emits no handshake event, or plain HTTP).
+        self.ready_at: float | None = None
+
+    def on_event(self, name: str, info: dict[str, Any]) -> None:
+        if name == "connection.connect_tcp.complete" and self.connected_at is None:
+            self.connected_at = time.perf_counter()
+            try:
+                addr = info["return_value"].get_extra_info("server_addr")
+            except Exception:  # an observer must never break the request
+                addr = None
+            if isinstance(addr, tuple) and len(addr) >= 2:
+                self.peer = f"[{addr[0]}]:{addr[1]}" if ":" in str(addr[0]) else f"{addr[0]}:{addr[1]}"
+        elif (
+            name in ("connection.start_tls.complete", "http11.send_request_headers.started")
+            and self.ready_at is None
+        ):
+            self.ready_at = time.perf_counter()
+
+
 @dataclass
 class _Slot:
     priority: int
@@ -350,9 +387,13 @@ class _Slot:
     url: str  # what it probes first (the URL, the SRV name, the probe URL)
     budget: float  # seconds before the coordinator stops waiting
     started: float = 0.0
+    finished: float | None = None  # when its worker returned
     result: _SlotResult | None = None
     thread: threading.Thread | None = None
     stop: threading.Event = field(default_factory=threading.Event)  # set when the discovery has decided
+    live: _Liveness = field(default_factory=_Liveness)
+    grace_until: float | None = None  # set when a lower-priority answer arrived while it showed signs of life
+    grace: float = 0.0  # the length of that grace period (seconds)
 
 
 class AutodiscoverSession:
@@ -528,8 +569,11 @@ class AutodiscoverSession:
         assert self._client is not None
         return self._client
 
-    def _post(self, url: str, email: str, source: Source, *, hop: int = 0) -> _Exchange:
-        """POST the Autodiscover request for ``email`` to ``url`` (which must be trusted)."""
+    def _post(
+        self, url: str, email: str, source: Source, *, hop: int = 0, live: _Liveness | None = None
+    ) -> _Exchange:
+        """POST the Autodiscover request for ``email`` to ``url`` (which must be trusted); ``live`` (a
+        candidate's) is told of the connection's progress."""
         label = f"autodiscover-{next(self._labels)}"
         started = time.perf_counter()
 
@@ -559,7 +603,7 @@ class AutodiscoverSession:
                     content=body,
                     headers=self._headers(email),
                     auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-                    extensions={"mapiprobe.label": label},
+                    extensions=_extensions(label, live),
                 )
         except TransportError as exc:
             outcome = _FAILURE_KIND.get(exc.kind, Outcome.CONNECT_FAILED)
@@ -615,7 +659,7 @@ class AutodiscoverSession:
         return _Exchange(att, _Answer(url, email, parsed, att))
 
     def _get(
-        self, url: str, source: Source, label: str
+        self, url: str, source: Source, label: str, live: _Liveness | None = None
     ) -> tuple[httpx.Response | None, TransportError | None]:
         """An unauthenticated GET (never with credentials)."""
         try:
@@ -623,7 +667,7 @@ class AutodiscoverSession:
                 response = self._client_or_fail().get(
                     url,
                     headers={"Accept": "application/json"},
-                    extensions={"mapiprobe.label": label},
+                    extensions=_extensions(label, live),
                 )
         except TransportError as exc:
             return None, exc
@@ -632,7 +676,7 @@ class AutodiscoverSession:
     # -- candidate workers (run in their own threads; they never call back into the user) ---------------
 
     def _work_post(self, slot: _Slot, email: str) -> _SlotResult:
-        ex = self._post(slot.url, email, slot.source)
+        ex = self._post(slot.url, email, slot.source, live=slot.live)
         answer = ex.answer
         if ex.location is not None:
             answer = _http_redirect(slot.url, email, ex.location, ex.attempt)
@@ -691,7 +735,7 @@ class AutodiscoverSession:
             )
             result.consent_source = Source.SRV
             return result
-        ex = self._post(url, email, Source.SRV)
+        ex = self._post(url, email, Source.SRV, live=slot.live)
         result.attempts.append(ex.attempt)
         result.answer, result.rejected = ex.answer, ex.rejected
         return result
@@ -700,7 +744,7 @@ class AutodiscoverSession:
         result = _SlotResult()
         label = f"autodiscover-v2-{next(self._labels)}"
         started = time.perf_counter()
-        response, error = self._get(slot.url, Source.AUTODISCOVER_V2, label)
+        response, error = self._get(slot.url, Source.AUTODISCOVER_V2, label, slot.live)
 
         def attempt(outcome: Outcome, detail: str | None, **kw: object) -> Attempt:
             return self._attempt_from(
@@ -748,7 +792,7 @@ class AutodiscoverSession:
             )
             result.consent_source = Source.AUTODISCOVER_V2
             return result
-        ex = self._post(url, email, Source.AUTODISCOVER_V2)
+        ex = self._post(url, email, Source.AUTODISCOVER_V2, live=slot.live)
         result.attempts.append(ex.attempt)
         result.answer, result.rejected = ex.answer, ex.rejected
         return result
@@ -759,7 +803,7 @@ class AutodiscoverSession:
         result = _SlotResult()
         label = f"redirect-probe-{next(self._labels)}"
         started = time.perf_counter()
-        response, error = self._get(slot.url, Source.REDIRECT_PROBE, label)
+        response, error = self._get(slot.url, Source.REDIRECT_PROBE, label, slot.live)
 
         def attempt(outcome: Outcome, detail: str | None, **kw: object) -> Attempt:
             return self._attempt_from(
@@ -825,7 +869,18 @@ class AutodiscoverSession:
             slots.append(_Slot(len(slots), Source.REDIRECT_PROBE, probe, timeout + grace))
         return slots, taken
 
-    def _start(self, slot: _Slot, email: str, taken: list[str]) -> None:
+    def _start(self, slots: list[_Slot], email: str, taken: list[str]) -> None:
+        """Start a thread per slot, all released at the same moment: a thread started alone would run its
+        request's set-up before the next one is even created, and delay it by as much."""
+        gate = threading.Event()
+        for slot in slots:
+            self._start_one(slot, email, taken, gate)
+        now = time.perf_counter()
+        for slot in slots:
+            slot.started = now
+        gate.set()
+
+    def _start_one(self, slot: _Slot, email: str, taken: list[str], gate: threading.Event) -> None:
         work: Callable[[], _SlotResult]
         if slot.source is Source.SRV:
             work = lambda: self._work_srv(slot, email, taken)  # noqa: E731
@@ -838,15 +893,17 @@ class AutodiscoverSession:
         events = self._events
 
         def run() -> None:
+            gate.wait()
             try:
                 result = work()
             except Exception as exc:  # a bug must not hang the coordinator
                 result = _SlotResult(
                     [Attempt(slot.url, slot.source, "-", Outcome.CONNECT_FAILED, f"internal error: {exc!r}")]
                 )
+            slot.finished = time.perf_counter()
             events.put(("done", (slot, result)))
 
-        slot.started = time.perf_counter()
+        slot.started = time.perf_counter()  # set again when the gate opens
         slot.thread = threading.Thread(target=run, name=f"autodiscover-{slot.source.value}", daemon=True)
         self._threads.append(slot.thread)
         slot.thread.start()
@@ -868,8 +925,7 @@ class AutodiscoverSession:
         self._events = queue.Queue()
         primary = [s for s in slots if s.source in (Source.ROOT_DOMAIN, Source.AUTODISCOVER_DOMAIN)]
         secondary = [s for s in slots if s not in primary]
-        for slot in primary:
-            self._start(slot, email, taken)
+        self._start(primary, email, taken)
         began = time.perf_counter()
         rejected = False
         error_answer: _Answer | None = None
@@ -882,9 +938,13 @@ class AutodiscoverSession:
             now = time.perf_counter()
             # The lookups (SRV, v2, redirect probe) start a moment later, or as soon as both URLs built from
             # the domain have failed: they are rarely needed, and would only compete for the CPU meanwhile.
-            if secondary and (now - began >= SECONDARY_DELAY or all(s.result is not None for s in primary)):
-                for slot in secondary:
-                    self._start(slot, email, taken)
+            # Never once a URL built from the domain has answered (a lookup could not win over it).
+            if (
+                secondary
+                and not any(_usable(s.result) for s in primary)
+                and (now - began >= SECONDARY_DELAY or all(s.result is not None for s in primary))
+            ):
+                self._start(secondary, email, taken)
                 secondary = []
             # Candidates out of time are failed here (the thread itself ends within its own time limits).
             for slot in slots:
@@ -906,11 +966,8 @@ class AutodiscoverSession:
             for slot in slots:
                 res = slot.result
                 if res is None:
-                    if self.options.wait_for_priority:
-                        decided = False
-                        break
                     decided = False
-                    continue
+                    break
                 if slot.priority not in handled:
                     handled.add(slot.priority)
                     for att in res.attempts:
@@ -923,9 +980,6 @@ class AutodiscoverSession:
                     self._supersede(slots, handled)
                     return res.answer, rejected
                 if res.consent is not None:
-                    if not self.options.wait_for_priority and any(s.result is None for s in slots):
-                        decided = False
-                        continue  # in first-answer mode, ask only when nothing else is left
                     request, res.consent = res.consent, None
                     answer, rej = self._consented_post(
                         request, res.consent_source or slot.source, email, hop=0
@@ -939,6 +993,8 @@ class AutodiscoverSession:
                         return answer, rejected
             if decided:
                 return error_answer, rejected
+            if self._abandon(slots, time.perf_counter()):
+                continue  # a pending candidate was given up: decide again at once
             try:
                 kind, payload = self._events.get(timeout=0.05)
             except queue.Empty:
@@ -947,6 +1003,61 @@ class AutodiscoverSession:
                 done_slot, done_result = cast(tuple[_Slot, _SlotResult], payload)
                 if done_slot.result is None:
                     done_slot.result = done_result
+
+    def _abandon(self, slots: list[_Slot], now: float) -> bool:
+        """Give up pending higher-priority candidates once a lower-priority one has a usable answer: at once
+        if their connection is not ready (no TLS handshake: a black hole, a host still connecting), else at
+        the end of their grace period. Returns whether any was given up (its result is then set)."""
+        pending: list[_Slot] = []
+        winner: _Slot | None = None
+        for slot in slots:
+            res = slot.result
+            if res is None:
+                pending.append(slot)
+            elif pending and _usable(res):
+                winner = slot
+                break
+        if winner is None or winner.result is None or winner.result.answer is None:
+            return False
+        took = (winner.finished or now) - winner.started
+        grace = max(GRACE_MIN, GRACE_FACTOR * took)
+        who = f"{redact_url(winner.result.answer.url)} answered in {took * 1000:.0f} ms"
+        gave_up = False
+        for slot in pending:
+            live = slot.live
+            waited = (now - slot.started) * 1000
+            handshake = "connection" if slot.url.startswith("http://") else "TLS handshake"
+            if slot.grace_until is None and live.ready_at is not None:
+                # Its own time limit still applies (see _decide): whichever comes first.
+                slot.grace, slot.grace_until = grace, now + grace
+                continue
+            if slot.grace_until is None:
+                how = "no TCP connection yet"
+                if live.connected_at is not None:
+                    how = f"TCP connected to {live.peer or '?'}"
+                detail = f"no {handshake} after {waited:.0f} ms ({how}) while {who}"
+            elif now >= slot.grace_until:
+                detail = (
+                    f"{handshake} done, but no answer after {waited:.0f} ms "
+                    f"(grace period {slot.grace:.1f} s) while {who}"
+                )
+            else:
+                continue
+            slot.result = _SlotResult(
+                [
+                    Attempt(
+                        slot.url,
+                        slot.source,
+                        _METHOD.get(slot.source, "POST"),
+                        Outcome.ABANDONED,
+                        detail,
+                        resolved_address=live.peer,
+                        elapsed_ms=round(waited, 1),
+                    )
+                ]
+            )
+            gave_up = True
+        return gave_up
 
     def _supersede(self, slots: list[_Slot], handled: set[int], *, cancelled: bool = False) -> None:
         """Close the slots not handled yet: finished ones report what they did (nothing more is done for
@@ -1255,6 +1366,14 @@ def _describe_cert(cert: PeerCertificate) -> str:
     )
 
 
+def _extensions(label: str, live: _Liveness | None) -> dict[str, Any]:
+    """Request extensions: the trace label, and httpcore's trace hook for a candidate's signs of life
+    (the tracing transport calls it after its own)."""
+    if live is None:
+        return {"mapiprobe.label": label}
+    return {"mapiprobe.label": label, "trace": live.on_event}
+
+
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
@@ -1280,6 +1399,14 @@ def _v2_error(response: httpx.Response) -> str:
     if isinstance(data, dict) and "ErrorCode" in data:
         return f"HTTP {response.status_code}: {data.get('ErrorCode')}: {data.get('ErrorMessage', '')}".strip()
     return f"HTTP {response.status_code}: no Autodiscover v2 answer"
+
+
+_METHOD = {Source.SRV: "SRV", Source.AUTODISCOVER_V2: "GET", Source.REDIRECT_PROBE: "GET"}  # else POST
+
+
+def _usable(result: _SlotResult | None) -> bool:
+    """A candidate's answer that would be taken (an error answer is kept only as a last resort)."""
+    return result is not None and result.answer is not None and result.answer.response.action != "error"
 
 
 _FAILURE_ORDER = (
