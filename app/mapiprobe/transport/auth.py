@@ -621,9 +621,10 @@ def make_auth(
 ) -> httpx.Auth | None:
     """THE factory: the auth flow for ``credentials`` and ``scheme`` (one of :data:`AUTH_CHOICES`).
 
-    None when there is nothing to authenticate with (no password, no token, not the current user), so that
-    a server's 401 is reported as "credentials needed". Raises :class:`AuthConfigError` when a forced
-    scheme cannot work with what was given.
+    ``auto`` with nothing to authenticate with (no password, no token) gives None, so that a server's 401
+    is reported as "credentials needed"; a forced ``ntlm``/``negotiate`` without a password uses the
+    current user (Kerberos ticket cache, Windows logon). Raises :class:`AuthConfigError` when a forced
+    scheme cannot work with what was given (``basic`` without a password, ``bearer`` without a token).
     """
     name = (scheme or "auto").lower()
     if name not in AUTH_CHOICES:
@@ -631,10 +632,12 @@ def make_auth(
             f"unknown authentication scheme {scheme!r}; choose one of {', '.join(AUTH_CHOICES)}"
         )
     if credentials is None or credentials.is_empty:
-        if name in ("ntlm", "negotiate") and credentials is not None:
-            credentials = Credentials(user=credentials.user, current_user=True)
-        elif name == "auto" or credentials is None:
+        if name == "auto":
             return None
+        if name in ("ntlm", "negotiate"):
+            credentials = Credentials(user=credentials.user if credentials else None, current_user=True)
+        else:
+            credentials = Credentials()  # _build says what is missing
     if name == "auto":
         return AutoAuth(credentials, context_factory=context_factory)
     return _build(name, credentials, context_factory)
