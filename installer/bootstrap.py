@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 MIN_PYTHON = (3, 11)
 
-# Shared libraries the PySide6 wheels load (offscreen and xcb platforms), and Xvfb for screenshots.
+# Shared libraries the PySide6 wheels load (offscreen and xcb platforms), Xvfb for screenshots, and the MIT
+# Kerberos KDC and headers the Kerberos tests use.
 APT_PACKAGES = [
     "libgl1",
     "libegl1",
@@ -49,6 +50,11 @@ APT_PACKAGES = [
     "libxcb-image0",
     "libxcb-xkb1",
     "xvfb",
+    # The Kerberos tests (tests/kerberos) run a real MIT KDC; python-gssapi builds against libkrb5-dev.
+    "krb5-kdc",
+    "krb5-admin-server",
+    "krb5-user",
+    "libkrb5-dev",
 ]
 
 
