@@ -826,10 +826,15 @@ def read_flagged_value(
 
     Returns ``(flag, value)``: 0x0 and the value, 0x1 and ``None``, or 0xA and an :class:`ErrorValue`.
     """
+    return _read_flagged(r, _compiled_reader(prop_type, ctx, encoding))
+
+
+def _read_flagged(r: Reader, read: Callable[[Reader], Any]) -> tuple[int, Any]:
+    """The Flag byte, then the value (read with ``read``), nothing, or an error code (MS-OXCDATA 2.11.5)."""
     start = r.offset
     flag = r.u8("Flag")
     if flag == FLAG_PRESENT:
-        return flag, read_value(r, prop_type, ctx, encoding=encoding)
+        return flag, read(r)
     if flag == FLAG_ABSENT:
         return flag, None
     if flag == FLAG_ERROR:
@@ -922,23 +927,46 @@ def _with_id_type(tag: PropertyTag, value: Any) -> Any:
     return value
 
 
-_Plan = tuple[tuple[PropertyTag, Callable[[Reader], Any] | None, Callable[[int], Any] | None], ...]
+_Column = tuple[PropertyTag, Callable[[Reader], Any] | None, Callable[[int], Any] | None]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    columns: tuple[_Column, ...]
+    """Per column: its tag, a reader for its value (None for PtypUnspecified), and the id conversion."""
+    standard: tuple[tuple[PropertyTag, Callable[[Reader], Any]], ...] | None
+    """For a StandardPropertyRow when no column is PtypUnspecified: tag and reader, conversion included."""
+
+
+def _as_id(cls: type[FolderId]) -> Callable[[Any], Any]:
+    """PidTagFolderId/ParentFolderId/Mid values become :class:`FolderId`/:class:`MessageId` (unsigned)."""
+    return lambda v: cls(v & 0xFFFFFFFFFFFFFFFF) if isinstance(v, int) else v
+
+
+def _then(read: Callable[[Reader], Any], convert: Callable[[Any], Any]) -> Callable[[Reader], Any]:
+    return lambda r: convert(read(r))
 
 
 @functools.lru_cache(maxsize=128)
 def _row_plan(columns: tuple[int, ...], ctx: Context, encoding: str) -> _Plan:
-    """Per column, once per column list: its tag, a reader for its value, and the id conversion.
-
-    Rows of one table share their columns, so the type dispatch is done here once instead of per value.
-    """
-    plan = []
+    """The decoding plan of one column list, made once: rows of a table share their columns, so the type
+    dispatch happens here instead of per value."""
+    plan: list[_Column] = []
     for column in columns:
         tag = PropertyTag(column & 0xFFFFFFFF)
         prop_type = tag.prop_type
         read = None if prop_type == PropType.UNSPECIFIED else _compiled_reader(prop_type, ctx, encoding)
-        convert = _ID_PROPS.get(tag.prop_id) if prop_type == PropType.INTEGER64 else None
-        plan.append((tag, read, (lambda v, c=convert: c(v & 0xFFFFFFFFFFFFFFFF)) if convert else None))
-    return tuple(plan)
+        id_class = _ID_PROPS.get(tag.prop_id) if prop_type == PropType.INTEGER64 else None
+        plan.append((tag, read, _as_id(id_class) if id_class else None))
+    standard: list[tuple[PropertyTag, Callable[[Reader], Any]]] | None = []
+    for tag, read, convert in plan:
+        if read is None or standard is None:
+            standard = None
+        elif convert is None:
+            standard.append((tag, read))
+        else:
+            standard.append((tag, _then(read, convert)))
+    return _Plan(tuple(plan), tuple(standard) if standard is not None else None)
 
 
 @functools.lru_cache(maxsize=512)
@@ -997,8 +1025,11 @@ class PropertyRow:
                 field="Flag",
                 expected="0x00 (StandardPropertyRow) or 0x01 (FlaggedPropertyRow) — MS-OXCDATA 2.8.1",
             )
+        plan = _row_plan(tuple(columns), ctx, encoding)
+        if flag == 0x00 and plan.standard is not None:  # the common case, without per-column branches
+            return cls(0x00, tuple([PropertyValue(tag, read(r)) for tag, read in plan.standard]))
         out: list[PropertyValue] = []
-        for column_tag, read, convert in _row_plan(tuple(columns), ctx, encoding):
+        for column_tag, read, convert in plan.columns:
             tag = column_tag
             if read is None:  # PtypUnspecified column: the type comes from the wire
                 prop_type = r.u16("PropertyType")
@@ -1013,7 +1044,7 @@ class PropertyRow:
                         )
                     )
             elif flag == 0x01:
-                f, value = read_flagged_value(r, tag.prop_type, ctx, encoding=encoding)
+                f, value = _read_flagged(r, read)
                 out.append(PropertyValue(tag, convert(value) if convert and f == FLAG_PRESENT else value, f))
             else:
                 value = read(r)

@@ -14,6 +14,7 @@ Data4 8 bytes as-is — Python's ``uuid.UUID(bytes_le=...)``).
 
 from __future__ import annotations
 
+import codecs
 import struct
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ _I32 = struct.Struct("<i")
 _I64 = struct.Struct("<q")
 _F32 = struct.Struct("<f")
 _F64 = struct.Struct("<d")
+_utf16le_decode = codecs.utf_16_le_decode
 
 
 class Reader:
@@ -255,7 +257,8 @@ class Reader:
             pos += 1
         self._pos = pos + 2
         try:
-            return data[start:pos].decode("utf-16-le")
+            # The codec function itself: bytes.decode("utf-16-le") would look the codec up on every call.
+            return _utf16le_decode(data[start:pos], "strict", True)[0]
         except UnicodeDecodeError:
             return _decode(data[start:pos], "utf-16-le", self.base + start, field)
 
