@@ -118,7 +118,8 @@ def _addressbook_url(
         discovery = AutodiscoverSession(
             args.email,
             user=args.user,
-            password=credentials.password if credentials is not None else None,
+            credentials=credentials,
+            auth_scheme=args.auth,
             connection=connection,
             options=DiscoveryOptions(candidate_timeout=connection.connect_timeout),
             cancel=cancel,

@@ -22,9 +22,10 @@ from typing import Any
 from mapiprobe.cli_common import (
     OptionError,
     add_connection_options,
+    auth_from,
     connection_options_from,
+    credentials_from,
     insecure_warning,
-    read_password,
 )
 
 EXIT_OK = 0
@@ -385,9 +386,13 @@ def cmd_autodiscover(args: argparse.Namespace) -> int:
         return _fail("EMAIL is required (or give --parse FILE / --cache-dir DIR)")
     try:
         connection = connection_options_from(args)
-        password = read_password(args)
+        notes: list[str] = []
+        credentials = credentials_from(args, args.email, notes=notes)
+        auth_from(args, credentials)  # a scheme that cannot work with what was given fails here
     except OptionError as exc:
         return _fail(str(exc))
+    for note in notes:
+        print(note, file=sys.stderr)
     if connection.insecure:
         print(insecure_warning(), file=sys.stderr)
     options = DiscoveryOptions(
@@ -408,7 +413,8 @@ def cmd_autodiscover(args: argparse.Namespace) -> int:
             comparison = compare(
                 args.email,
                 user=args.user,
-                password=password,
+                credentials=credentials,
+                auth_scheme=args.auth,
                 connection=connection,
                 options=options,
                 consent=consent,
@@ -419,7 +425,8 @@ def cmd_autodiscover(args: argparse.Namespace) -> int:
         session = AutodiscoverSession(
             args.email,
             user=args.user,
-            password=password,
+            credentials=credentials,
+            auth_scheme=args.auth,
             connection=connection,
             options=options,
             consent=consent,

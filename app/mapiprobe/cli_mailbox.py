@@ -104,7 +104,8 @@ def _discover(args: argparse.Namespace, connection: Any, credentials: Any, trace
         session = AutodiscoverSession(
             args.email,
             user=args.user,
-            password=credentials.password if credentials is not None else None,
+            credentials=credentials,
+            auth_scheme=args.auth,
             connection=connection,
             options=options,
             cancel=cancel,

@@ -28,10 +28,10 @@ Exchange 2007 SDK), stopping at the first URL + address seen twice.
 
 Safety rules, each enforced in one place:
 
-* Credentials go only over HTTPS (``BasicAuth`` refuses anything else) and only to a host the user named
-  (the email address's domain and ``autodiscover.<domain>``, or the host of ``--url``) or approved
-  (``--allow-redirect``, or the consent callback). :meth:`AutodiscoverSession._credentials_for` is the only
-  place credentials are attached.
+* Credentials go only over HTTPS (every flow ``make_auth`` builds refuses anything else) and only to a host
+  the user named (the email address's domain and ``autodiscover.<domain>``, or the host of ``--url``) or
+  approved (``--allow-redirect``, or the consent callback). :meth:`AutodiscoverSession._credentials_for` is
+  the only place credentials are attached.
 * Every redirect to another host (302, SRV target, v2 answer, redirectUrl, redirectAddr to another domain)
   asks the consent callback first; without a callback the answer is no.
 * The domain is used exactly as given: never ``autodiscover.<tld>``, never labels stripped off.
@@ -59,7 +59,7 @@ import httpx
 
 from mapiprobe.protocol.autodiscover import AutodiscoverResponse, build_request, parse_response
 from mapiprobe.protocol.errors import AutodiscoverError, EncodeError
-from mapiprobe.transport.auth import BasicAuth, Secret, offered_schemes
+from mapiprobe.transport.auth import Credentials, Secret, make_auth, offered_schemes
 from mapiprobe.transport.client import ConnectionOptions, make_client
 from mapiprobe.transport.errors import (
     AuthenticationFailed,
@@ -408,6 +408,8 @@ class AutodiscoverSession:
         connection: ConnectionOptions | None = None,
         options: DiscoveryOptions | None = None,
         consent: ConsentCallback | None = None,
+        credentials: Credentials | None = None,
+        auth_scheme: str | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
         trace: Trace | None = None,
@@ -423,6 +425,15 @@ class AutodiscoverSession:
                 raise UsageError(f"--url must be an https:// URL, not {self.options.url!r}")
         self.user = user or self.email
         self._password = password if isinstance(password, Secret) or password is None else Secret(password)
+        # THE auth factory (transport/auth.py). ``password=`` alone means Basic, as before issue 6;
+        # ``credentials=`` with ``auth_scheme`` (default "auto") is what the CLI passes.
+        if credentials is None and self._password is not None:
+            credentials, scheme = Credentials(user=self.user, password=self._password), auth_scheme or "basic"
+        else:
+            scheme = auth_scheme or "auto"
+        if credentials is not None and not credentials.user:
+            credentials = replace(credentials, user=self.user)
+        self._auth = make_auth(credentials, scheme)  # AuthConfigError (a ValueError) for a bad combination
         base = connection or ConnectionOptions()
         timeout = self.options.candidate_timeout
         self.connection = replace(
@@ -468,15 +479,16 @@ class AutodiscoverSession:
     def _trusted(self, host: str) -> bool:
         return self._trust(host) is not None
 
-    def _credentials_for(self, url: str) -> BasicAuth | None:
-        """The only place credentials are attached to a request."""
-        if self._password is None:
+    def _credentials_for(self, url: str) -> httpx.Auth | None:
+        """The only place credentials are attached to a request (one auth object for the whole run, so that
+        ``auto`` learns each server's schemes once and a refusal is not retried)."""
+        if self._auth is None:
             return None
         if urlsplit(url).scheme.lower() != "https":
             raise InsecureCredentialRefused(url)
         if not self._trusted(host_of(url)):  # the callers never get here; a guard against future ones
-            raise InsecureCredentialRefused(url, f"Basic (host {host_of(url)} not approved)")
-        return BasicAuth(self.user, self._password)
+            raise InsecureCredentialRefused(url, f"credentials (host {host_of(url)} not approved)")
+        return self._auth
 
     def _ask(self, request: ConsentRequest) -> str | None:
         """Ask for consent (in the caller's thread). Returns how it was granted, or None."""

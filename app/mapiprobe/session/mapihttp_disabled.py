@@ -29,7 +29,7 @@ from mapiprobe.session.autodiscover import (
     ProgressCallback,
     protocol_of,
 )
-from mapiprobe.transport.auth import Secret
+from mapiprobe.transport.auth import Credentials, Secret
 from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.resolve import Resolver
 from mapiprobe.transport.trace import Trace
@@ -187,6 +187,8 @@ def compare(
     cancel: threading.Event | None = None,
     trace: Trace | None = None,
     resolver: Resolver | None = None,
+    credentials: Credentials | None = None,
+    auth_scheme: str | None = None,
 ) -> Comparison:
     """Run discovery with and then without ``X-MapiHttpCapability`` and compare the answers.
 
@@ -209,6 +211,8 @@ def compare(
             trace=trace,
             resolver=resolver,
             approved_hosts=approved,
+            credentials=credentials,
+            auth_scheme=auth_scheme,
         )
         runs.append(session.run())
         if cancel.is_set():
