@@ -247,11 +247,11 @@ class Prober:
             session = AutodiscoverSession(
                 self.target,
                 user=creds.user,
-                password=creds.password,
+                credentials=creds,
+                auth_scheme=self.auth_scheme,
                 connection=self.connection,
                 cancel=self.cancel,
                 trace=self.trace,
-                **_auth_kwargs(AutodiscoverSession, creds, self.auth_scheme),
             )
             result = session.run()
         except (TransportError, ValueError) as exc:
@@ -341,19 +341,6 @@ class Prober:
 
 def _with_negotiate(probe: EndpointProbe, check: NegotiateCheck) -> EndpointProbe:
     return replace(probe, negotiate=check)
-
-
-def _auth_kwargs(cls: Any, creds: Credentials, scheme: str) -> dict[str, Any]:
-    """``credentials=``/``auth_scheme=`` for sessions that take them (Autodiscover wires them in issue 6)."""
-    import inspect
-
-    params = inspect.signature(cls).parameters
-    out: dict[str, Any] = {}
-    if "credentials" in params:
-        out["credentials"] = creds
-    if "auth_scheme" in params:
-        out["auth_scheme"] = scheme
-    return out
 
 
 def probe(target: str, **kwargs: Any) -> ProbeReport:
