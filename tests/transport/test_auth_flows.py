@@ -348,6 +348,7 @@ def test_credentials_hide_their_secrets() -> None:
 
 def test_spnego_debug_logging_is_capped() -> None:
     assert logging.getLogger("spnego").getEffectiveLevel() >= logging.INFO
+    assert logging.getLogger("httpcore.http11").getEffectiveLevel() >= logging.INFO
 
 
 def test_check_kerberos_names_a_missing_spn() -> None:

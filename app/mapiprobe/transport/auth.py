@@ -32,7 +32,8 @@ Rules every flow keeps
       the first idle connection of the origin, which is the one just released when requests of one session
       are sent one at a time, as MAPI/HTTP requires: MS-OXCMAPIHTTP 3.2.5.1).
     * Secrets never show: ``Secret`` hides itself in ``repr``/``str``; messages name the endpoint and the
-      scheme only; pyspnego's own logger (which writes raw tokens at DEBUG) is capped at INFO here.
+      scheme only; pyspnego's and httpcore's loggers (raw tokens, raw response headers at DEBUG) are
+      capped at INFO here.
 
 How ``auto`` chooses (decided for issue 6, documented in the CLI help)
     The first request to an origin goes out without credentials; from the ``401`` it answers, the strongest
@@ -60,8 +61,11 @@ import httpx
 from mapiprobe.transport.errors import AuthenticationFailed, InsecureCredentialRefused, redact_url
 from mapiprobe.transport.trace import challenge_schemes
 
-# pyspnego logs every token it steps at DEBUG (an NTLM AUTHENTICATE message can be cracked offline).
-logging.getLogger("spnego").setLevel(logging.INFO)
+# Third-party loggers that write secrets at DEBUG are held at INFO, whatever the root logger says:
+# pyspnego logs every token it steps (an NTLM AUTHENTICATE message can be cracked offline), httpcore logs
+# every response's raw headers (Set-Cookie session cookies, WWW-Authenticate tokens).
+for _name in ("spnego", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 AUTH_CHOICES = ("auto", "basic", "ntlm", "negotiate", "bearer")
 ANNOTATION_AUTH_SCHEME = "auth.scheme"
