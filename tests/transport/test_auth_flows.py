@@ -386,7 +386,7 @@ _challenge = st.one_of(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     scheme=st.sampled_from(["auto", "ntlm", "negotiate", "basic", "bearer"]),
     answers=st.lists(

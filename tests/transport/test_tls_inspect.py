@@ -61,6 +61,27 @@ def test_constructed_tls12_flight() -> None:
     assert parse_tls12_certificates(ccs_first) == []
 
 
+def _flight(certs: list[bytes], record_size: int) -> bytes:
+    """A TLS 1.2 server flight (RFC 5246 6.2.1, 7.4.2): ServerHello stub, Certificate, ServerHelloDone,
+    cut into handshake records of ``record_size`` bytes; then ChangeCipherSpec."""
+    entries = b"".join(len(c).to_bytes(3, "big") + c for c in certs)
+    body = len(entries).to_bytes(3, "big") + entries
+    stream = b"\x02\x00\x00\x02\x03\x03" + b"\x0b" + len(body).to_bytes(3, "big") + body + b"\x0e\x00\x00\x00"
+    records = b""
+    for at in range(0, len(stream), record_size):
+        part = stream[at : at + record_size]
+        records += b"\x16\x03\x03" + len(part).to_bytes(2, "big") + part
+    return records + bytes.fromhex("140303000101")
+
+
+@settings(max_examples=500)
+@given(st.lists(st.binary(min_size=1, max_size=60), max_size=5), st.integers(1, 64))
+def test_round_trip_any_chain_any_record_split(certs: list[bytes], record_size: int) -> None:
+    flight = _flight(certs, record_size)
+    assert parse_tls12_certificates(flight) == certs
+    assert parse_tls12_certificates(flight + b"\x17\x03\x03\x00\x05junk!") == certs
+
+
 @settings(max_examples=2000)
 @given(st.binary(max_size=300))
 def test_fuzz_reader_random_bytes(data: bytes) -> None:

@@ -50,7 +50,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import sys
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -401,9 +400,9 @@ class SpnegoAuth(_Scheme):
         import spnego
 
         password = self._password.reveal() if self._password is not None else None
-        user = spnego_user(self.username, protocol)
-        if password is None and sys.platform != "win32" and protocol == "negotiate":
-            user = None  # the Kerberos ticket cache decides who we are
+        # No password: the platform decides who we are (SSPI: the logged-on Windows user; GSSAPI: the
+        # Kerberos ticket cache; pyspnego's own NTLM: the NTLM_USER_FILE of the environment).
+        user = spnego_user(self.username, protocol) if password is not None else None
         ctx: SecurityContext = spnego.client(
             user, password, hostname=hostname, service=self.service, protocol=protocol
         )
