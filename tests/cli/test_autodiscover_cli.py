@@ -210,7 +210,11 @@ def test_url_and_trace(
     code, obj = run_json(capsys, monkeypatch, sim, "--url", sim.autodiscover_url, "--trace")
     assert code == 0
     assert [a["source"] for a in obj["attempts"]] == ["given-url"]
-    (rec,) = obj["trace"]
+    # --auth auto (the default): the first request goes without credentials and learns the schemes from
+    # the 401; the second carries Basic, the only scheme this scenario offers.
+    first, rec = obj["trace"]
+    assert first["status"] == 401
+    assert not any(name.lower() == "authorization" for name, _ in first["request_headers"])
     assert ["Authorization", "Basic [redacted]"] in rec["request_headers"]
     assert rec["tls_version"].startswith("TLSv1.")
     code, out, _ = run(capsys, monkeypatch, sim, "--url", sim.autodiscover_url, "--trace")
