@@ -216,9 +216,8 @@ def _rd_colrows_opt(dec: _Dec, names: tuple[str, ...]) -> dict[str, Any]:
     dec.partial[_key(names[0])] = columns
     n = dec.r.count(4, "RowCount", limit=MAX_COUNT, item_size=1)
     rows: list[PropertyRow] = []
-    dec.partial[_key(names[1])] = rows
-    for _ in range(n):
-        rows.append(PropertyRow.decode(dec.r, columns, Context.ADDRESS_BOOK))
+    dec.partial[_key(names[1])] = rows  # filled row by row: a fault keeps the rows before it
+    PropertyRow.decode_many(dec.r, columns, n, Context.ADDRESS_BOOK, into=rows)
     return {names[0]: columns, names[1]: tuple(rows)}
 
 

@@ -31,9 +31,11 @@ than guess a length.
 
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
 import functools
 import math
+import struct
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -744,12 +746,13 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PropertyValue:
     """One property of a row or list: its tag, its value and (in a flagged row) the Flag.
 
     ``flag`` is ``None`` in a StandardPropertyRow and in tagged lists; in a FlaggedPropertyRow it is 0x0
     (present), 0x1 (absent: ``value`` is None) or 0xA (error: ``value`` is an :class:`ErrorValue`).
+    Slotted: rows hold one per column, and the batch row decoder fills them through the slot descriptors.
     """
 
     tag: PropertyTag
@@ -999,7 +1002,7 @@ def _compiled_reader(prop_type: int, ctx: Context, encoding: str) -> Callable[[R
     return bare
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PropertyRow:
     """StandardPropertyRow (Flag 0x00) or FlaggedPropertyRow (Flag 0x01), MS-OXCDATA 2.8.1.
 
@@ -1050,6 +1053,48 @@ class PropertyRow:
                 value = read(r)
                 out.append(PropertyValue(tag, convert(value) if convert else value))
         return cls(flag, tuple(out))
+
+    @classmethod
+    def decode_many(
+        cls,
+        r: Reader,
+        columns: Sequence[int],
+        count: int,
+        ctx: Context = Context.ROP,
+        *,
+        encoding: str = "cp1252",
+        into: list[PropertyRow] | None = None,
+    ) -> list[PropertyRow]:
+        """``count`` consecutive rows of ``columns``: what ``count`` calls of :meth:`decode` return, and the
+        same error at the same offset if a row is wrong. Each row goes into ``into`` (returned) as soon as
+        it is read, so a caller that reports partial results keeps the rows before a fault.
+
+        AddressBookPropertyRows whose columns all have a concrete type are read straight from the buffer
+        by :func:`_fast_row`; a row it does not take on (or that is wrong) is read again from its first
+        byte by :meth:`decode`.
+        """
+        rows: list[PropertyRow] = [] if into is None else into
+        plan = _fast_plan(tuple(columns), ctx, encoding) if count else None
+        if plan is None:
+            for _ in range(count):
+                rows.append(cls.decode(r, columns, ctx, encoding=encoding))
+            return rows
+        data, pos, end = r.window()
+        if end != len(data):
+            data = data[:end]  # so that indexing, unpacking and find() stop at the window's end
+        append = rows.append
+        shared: dict[tuple[PropertyTag, int | None], PropertyValue] = {}
+        for _ in range(count):
+            try:
+                row, after = _fast_row(r, data, pos, plan, encoding, shared=shared)
+            except Exception:  # anything unusual: the general decoder reads the row and names any fault
+                r.move_to(pos)
+                row = cls.decode(r, columns, ctx, encoding=encoding)
+                after = r.window()[1]
+            append(row)
+            pos = after
+        r.move_to(pos)
+        return rows
 
     def encode(
         self, w: Writer, columns: Sequence[int], ctx: Context = Context.ROP, *, encoding: str = "cp1252"
@@ -1141,6 +1186,164 @@ class PropertyRow:
 
 AddressBookPropertyRow = PropertyRow
 """MS-OXCMAPIHTTP 2.2.1.7: the same structure; decode/encode it with ``ctx=Context.ADDRESS_BOOK``."""
+
+
+# -- batch decoding of AddressBookPropertyRows ------------------------------------------------------------
+#
+# A GAL page is hundreds of rows of the same columns. _fast_row reads one row straight from the bytes with
+# local variables (no Reader call per field) and builds the frozen PropertyValue/PropertyRow objects through
+# their slot descriptors (no dataclass __init__). It must give exactly what PropertyRow.decode gives
+# (tests/protocol/test_properties_fast.py checks this on random and broken rows); on anything else it raises
+# and PropertyRow.decode_many reads the row again with PropertyRow.decode, which reports the fault.
+
+_K_STRING, _K_STRING8, _K_BINARY, _K_INT32, _K_BOOLEAN, _K_ERROR_CODE, _K_TIME, _K_READER = range(8)
+_FAST_KINDS: dict[int, int] = {
+    PropType.STRING: _K_STRING,
+    PropType.STRING8: _K_STRING8,
+    PropType.BINARY: _K_BINARY,
+    PropType.INTEGER32: _K_INT32,
+    PropType.BOOLEAN: _K_BOOLEAN,
+    PropType.ERROR_CODE: _K_ERROR_CODE,
+    PropType.TIME: _K_TIME,
+}
+"""Column types read in place; any other (multi-valued, 64-bit ids...) uses its compiled Reader function."""
+
+_FastPlan = tuple[tuple[PropertyTag, int, Callable[[Reader], Any]], ...]
+
+
+@functools.lru_cache(maxsize=128)
+def _fast_plan(columns: tuple[int, ...], ctx: Context, encoding: str) -> _FastPlan | None:
+    """(tag, kind, compiled reader) per column; None when rows of ``columns`` are not read in place (ROP
+    rows, a PtypUnspecified column)."""
+    if ctx is not Context.ADDRESS_BOOK:
+        return None
+    standard = _row_plan(columns, ctx, encoding).standard
+    if standard is None:
+        return None
+    return tuple((tag, _FAST_KINDS.get(tag.prop_type, _K_READER), read) for tag, read in standard)
+
+
+class _NotFast(Exception):
+    """_fast_row leaves this row to PropertyRow.decode."""
+
+
+_new = object.__new__
+_pv_slots: Any = PropertyValue.__dict__
+_set_tag, _set_value, _set_flag = (_pv_slots[n].__set__ for n in ("tag", "value", "flag"))
+_row_slots: Any = PropertyRow.__dict__
+_set_row_flag, _set_row_values = (_row_slots[n].__set__ for n in ("flag", "values"))
+_unpack_u32 = struct.Struct("<I").unpack_from
+_unpack_i32 = struct.Struct("<i").unpack_from
+_unpack_u64 = struct.Struct("<Q").unpack_from
+_utf16le_decode = codecs.utf_16_le_decode
+
+
+def _fast_row(
+    r: Reader,
+    data: bytes,
+    pos: int,
+    plan: _FastPlan,
+    encoding: str,
+    *,
+    shared: dict[tuple[PropertyTag, int | None], PropertyValue],
+) -> tuple[PropertyRow, int]:
+    """The AddressBookPropertyRow at ``data[pos]`` (its Flag byte) and the index after it.
+
+    ``data`` ends where ``r``'s window ends, so a short row raises IndexError or struct.error; ``r`` is
+    only used (moved to the value) for the columns without an in-place reader. Any exception means "let
+    PropertyRow.decode read this row". ``shared`` holds the PropertyValue of each (column, error code or
+    None) met in a flagged row, for the rows of one batch to share.
+    """
+    row_flag = data[pos]
+    pos += 1
+    if row_flag > 0x01:
+        raise _NotFast
+    flag: int | None = None
+    values: list[PropertyValue] = []
+    append = values.append
+    value: Any
+    for tag, kind, read in plan:
+        if row_flag:  # FlaggedPropertyRow: a Flag before each value (MS-OXCDATA 2.11.5)
+            flag = data[pos]
+            pos += 1
+            if flag:
+                if flag == FLAG_ERROR:
+                    code: int | None = _unpack_u32(data, pos)[0]
+                    pos += 4
+                elif flag == FLAG_ABSENT:
+                    code = None
+                else:
+                    raise _NotFast
+                # Absent and error columns repeat from row to row: one shared (immutable) value each.
+                pv = shared.get((tag, code))
+                if pv is None:
+                    pv = PropertyValue(tag, None if code is None else ErrorValue(code), flag)
+                    shared[tag, code] = pv
+                append(pv)
+                continue
+        if kind == _K_STRING:
+            if data[pos]:  # HasValue
+                start = pos + 1
+                end = data.find(b"\x00\x00", start)
+                while end >= 0 and (end - start) & 1:  # a NUL code unit is at an even distance
+                    if not data[end + 2]:  # "x\0" then the terminator (what find() from end + 1 gives)
+                        end += 1
+                        break
+                    end = data.find(b"\x00\x00", end + 1)
+                if end < 0:
+                    raise _NotFast
+                value = _utf16le_decode(data[start:end], "strict", True)[0]
+                pos = end + 2
+            else:
+                value = None
+                pos += 1
+        elif kind == _K_BINARY:
+            if data[pos]:
+                start = pos + 5
+                pos = start + _unpack_u32(data, pos + 1)[0]
+                if pos > len(data):
+                    raise _NotFast
+                value = data[start:pos]
+            else:
+                value = None
+                pos += 1
+        elif kind == _K_INT32:
+            value = _unpack_i32(data, pos)[0]
+            pos += 4
+        elif kind == _K_STRING8:
+            if data[pos]:
+                start = pos + 1
+                end = data.find(b"\x00", start)
+                if end < 0:
+                    raise _NotFast
+                value = data[start:end].decode(encoding)
+                pos = end + 1
+            else:
+                value = None
+                pos += 1
+        elif kind == _K_BOOLEAN:
+            value = data[pos] != 0
+            pos += 1
+        elif kind == _K_ERROR_CODE:
+            value = ErrorCode(_unpack_u32(data, pos)[0])
+            pos += 4
+        elif kind == _K_TIME:
+            value = FileTime(_unpack_u64(data, pos)[0])
+            pos += 8
+        else:
+            r.move_to(pos)
+            value = read(r)
+            pos = r.window()[1]
+        pv = _new(PropertyValue)
+        _set_tag(pv, tag)
+        _set_value(pv, value)
+        _set_flag(pv, flag)
+        append(pv)
+    row = _new(PropertyRow)
+    _set_row_flag(row, row_flag)
+    _set_row_values(row, tuple(values))
+    return row, pos
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Tag arrays and value lists

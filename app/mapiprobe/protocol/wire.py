@@ -63,6 +63,18 @@ class Reader:
     def at_end(self) -> bool:
         return self._pos >= self._end
 
+    def window(self) -> tuple[bytes, int, int]:
+        """``(buffer, index, end)``: the whole buffer, the index of the next byte and the end of the current
+        window, for a batch decoder that parses in place (offsets are ``base + index``). Give the index it
+        reached back with :meth:`move_to`."""
+        return self._data, self._pos, self._end
+
+    def move_to(self, index: int) -> None:
+        """Continue reading at buffer ``index`` (see :meth:`window`); it must lie inside the window."""
+        if not 0 <= index <= self._end:
+            raise ValueError(f"index {index} is outside the window 0..{self._end}")
+        self._pos = index
+
     def expect_end(self, what: str = "end of structure") -> None:
         """Fail with ``TrailingData`` unless every byte of the current window was consumed."""
         if self._pos != self._end:

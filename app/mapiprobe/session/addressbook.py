@@ -226,8 +226,95 @@ def entries_from_rows(
     """:class:`AbEntry` objects from the rows of one response whose columns are ``columns`` (the plan of
     which column feeds which field is made once per call, not once per row). ``strings`` de-duplicates
     repeated texts (titles, departments) when many rows are kept."""
+    from dataclasses import fields
+    from operator import attrgetter, itemgetter
+
     plan = _plan(columns)
-    return tuple(_entry(row, plan, None, strings) for row in rows)
+    where = {name: i for i, name in plan}
+    width = len(columns)
+    if len(where) != len(plan):  # a field fed by two columns: the last one present wins, row by row
+        return tuple(_entry(row, plan, None, strings) for row in rows)
+    # What _entry does, with the column of each field looked up once for all rows. A field without a column
+    # picks the padding value after the row's own values (no value).
+    pick = itemgetter(
+        *(
+            where.get(name, width)
+            for name in (
+                "display_name",
+                "smtp_address",
+                "title",
+                "department",
+                "office",
+                "phone",
+                "account",
+                "display_type",
+                "entry_id",
+                "instance_key",
+            )
+        )
+    )
+    pad = (PropertyValue(PropertyTag(0), None),)
+    value_of, flag_of = attrgetter("value"), attrgetter("flag")
+    make: Callable[..., AbEntry] = AbEntry
+    setters = [getattr(AbEntry, f.name).__set__ for f in fields(AbEntry)]
+    if len(setters) == 10 and not hasattr(AbEntry, "__post_init__"):
+        # AbEntry(...) without the frozen dataclass __init__ (ten object.__setattr__): through its slots.
+        s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = setters
+        new = object.__new__
+
+        def make(  # noqa: PLR0917 - AbEntry's ten fields, in order
+            a: Any, b: Any, c: Any, d: Any, e: Any, f: Any, g: Any, h: Any, i: Any, j: Any
+        ) -> AbEntry:
+            entry = new(AbEntry)
+            s0(entry, a)
+            s1(entry, b)
+            s2(entry, c)
+            s3(entry, d)
+            s4(entry, e)
+            s5(entry, f)
+            s6(entry, g)
+            s7(entry, h)
+            s8(entry, i)
+            s9(entry, j)
+            return entry
+
+    entries: list[AbEntry] = []
+    append = entries.append
+    for row in rows:
+        values = row.values
+        if len(values) != width:  # not a row of these columns: _entry takes the columns it has
+            append(_entry(row, plan, None, strings))
+            continue
+        picked = pick(values + pad)
+        if any(map(flag_of, picked)):  # a FlaggedPropertyRow with an absent or error column: no value
+            got = [pv.value if pv.flag is None or pv.flag == 0 else None for pv in picked]
+        else:
+            got = list(map(value_of, picked))
+        name, smtp, title, department, office, phone, account, display_type, entry_id, instance_key = got
+        if not isinstance(entry_id, bytes):
+            entry_id = None
+        if strings is not None:
+            if isinstance(title, str):
+                title = strings.setdefault(title, title)
+            if isinstance(department, str):
+                department = strings.setdefault(department, department)
+        append(
+            make(
+                name if isinstance(name, str) else None,
+                smtp if isinstance(smtp, str) else None,
+                title if isinstance(title, str) else None,
+                department if isinstance(department, str) else None,
+                office if isinstance(office, str) else None,
+                phone if isinstance(phone, str) else None,
+                display_type
+                if isinstance(display_type, int) and not isinstance(display_type, bool)
+                else None,
+                _mid_of(entry_id, instance_key),
+                entry_id,
+                account if isinstance(account, str) else None,
+            )
+        )
+    return tuple(entries)
 
 
 def entry_from_row(
