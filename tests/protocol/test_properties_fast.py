@@ -32,6 +32,7 @@ from mapiprobe.protocol.properties import (
     PropertyTag,
     PropertyValue,
     PropType,
+    _batch_columns,
     _fast_plan,
     _fast_row,
     _NotFast,
@@ -253,6 +254,10 @@ def test_well_formed_rows_decode_the_same(case: tuple[tuple[int, ...], bytes, in
     assert kind == "error" or len(rows) == count
 
 
+def _columns(plan: Any) -> tuple[Any, Any]:
+    return _batch_columns(plan), _batch_columns(plan)
+
+
 @EXAMPLES
 @given(st.data())
 def test_well_formed_rows_take_the_fast_path(data: st.DataObject) -> None:
@@ -266,9 +271,9 @@ def test_well_formed_rows_take_the_fast_path(data: st.DataObject) -> None:
         expected = PropertyRow.decode(general, cols, AB)
     except ProtocolError:  # the gromox/spec ambiguity of test_well_formed_rows_decode_the_same
         with pytest.raises((_NotFast, IndexError, struct.error, UnicodeError, ProtocolError)):
-            _fast_row(Reader(raw), raw, 0, plan, "cp1252", shared={})
+            _fast_row(Reader(raw), raw, 0, _columns(plan), "cp1252", shared={})
         return
-    row, end = _fast_row(Reader(raw), raw, 0, plan, "cp1252", shared={})
+    row, end = _fast_row(Reader(raw), raw, 0, _columns(plan), "cp1252", shared={})
     assert canon(row) == canon(expected)
     assert end == general.offset
 
@@ -299,6 +304,66 @@ def test_random_bytes_only_protocol_errors(types: list[int], raw: bytes, count: 
     ProtocolError escapes, and the batch decoder agrees with the general one."""
     cols = tuple(0x3001_0000 | t for t in types)
     assert_same(raw, cols, count)
+
+
+@st.composite
+def repeating_buffers(draw: st.DrawFn) -> tuple[tuple[int, ...], bytes, int]:
+    """Up to 150 rows whose values come from small pools, so that they repeat (memoised columns), and with
+    columns whose values never repeat (memos dropped after the first rows of a batch)."""
+    cols = draw(columns(types=(PropType.STRING, PropType.INTEGER32, PropType.BINARY, PropType.STRING8)))
+    pools = {
+        col: draw(st.lists(VALUES[col & 0xFFFF], min_size=1, max_size=draw(st.sampled_from((1, 3, 200)))))
+        for col in cols
+    }
+    unique = {col for col in cols if draw(st.integers(0, 3)) == 0}
+    count = draw(st.integers(1, 150))
+    w = Writer()
+    for n in range(count):
+        flagged = draw(st.integers(0, 4)) == 0
+        w.u8(0x01 if flagged else 0x00)
+        for col in cols:
+            prop_type = col & 0xFFFF
+            if flagged:
+                flag = draw(st.sampled_from((0x00, 0x00, FLAG_ABSENT, FLAG_ERROR)))
+                w.u8(flag)
+                if flag == FLAG_ABSENT:
+                    continue
+                if flag == FLAG_ERROR:
+                    w.u32(draw(st.sampled_from((0x8004010F, 0x80040102))))
+                    continue
+            if col in unique:
+                value: Any = {PropType.INTEGER32: n, PropType.BINARY: n.to_bytes(4, "little")}.get(
+                    prop_type, f"u{n}"
+                )
+            else:
+                value = draw(st.sampled_from(pools[col]))
+            _write_value(w, prop_type, value, 0xFF)
+    return cols, w.getvalue(), count
+
+
+@EXAMPLES
+@given(repeating_buffers(), st.data())
+def test_repeated_values_are_shared_and_equal(
+    case: tuple[tuple[int, ...], bytes, int], data: st.DataObject
+) -> None:
+    cols, raw, count = case
+    assert_same(raw, cols, count)
+    broken = data.draw(mutated(raw))
+    assert_same(broken, cols, count)
+
+
+def test_memo_shares_repeated_values_only_where_they_repeat() -> None:
+    cols = (0x3A17001F, 0x39FE001F, 0x39000003)
+    w = Writer()
+    for n in range(200):
+        w.u8(0x00).u8(0xFF).utf16z(f"title {n % 3}").u8(0xFF).utf16z(f"user{n}@x").i32(n % 2)
+    rows = PropertyRow.decode_many(Reader(w.getvalue()), cols, 200, AB)
+    titles = {id(row.values[0]) for row in rows}
+    assert len(titles) == 3  # one PropertyValue per distinct title
+    assert len({id(row.values[2]) for row in rows}) == 2
+    assert len({id(row.values[1]) for row in rows}) == 200
+    assert [row.values[0].value for row in rows[:4]] == ["title 0", "title 1", "title 2", "title 0"]
+    assert_same(w.getvalue(), cols, 200)
 
 
 def test_gromox_multi_value_presence_bytes() -> None:

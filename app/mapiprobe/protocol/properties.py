@@ -1071,7 +1071,8 @@ class PropertyRow:
 
         AddressBookPropertyRows whose columns all have a concrete type are read straight from the buffer
         by :func:`_fast_row`; a row it does not take on (or that is wrong) is read again from its first
-        byte by :meth:`decode`.
+        byte by :meth:`decode`. Rows of one call share equal values of a column (the same immutable
+        :class:`PropertyValue`) where they repeat: a GAL page has few titles, departments or display types.
         """
         rows: list[PropertyRow] = [] if into is None else into
         plan = _fast_plan(tuple(columns), ctx, encoding) if count else None
@@ -1084,9 +1085,12 @@ class PropertyRow:
             data = data[:end]  # so that indexing, unpacking and find() stop at the window's end
         append = rows.append
         shared: dict[tuple[PropertyTag, int | None], PropertyValue] = {}
-        for _ in range(count):
+        batch = (_batch_columns(plan), _batch_columns(plan))  # standard rows, flagged rows
+        for i in range(count):
+            if i == _MEMO_CHECK:
+                batch = (_prune(batch[0]), _prune(batch[1]))
             try:
-                row, after = _fast_row(r, data, pos, plan, encoding, shared=shared)
+                row, after = _fast_row(r, data, pos, batch, encoding, shared=shared)
             except Exception:  # anything unusual: the general decoder reads the row and names any fault
                 r.move_to(pos)
                 row = cls.decode(r, columns, ctx, encoding=encoding)
@@ -1223,6 +1227,27 @@ def _fast_plan(columns: tuple[int, ...], ctx: Context, encoding: str) -> _FastPl
     return tuple((tag, _FAST_KINDS.get(tag.prop_type, _K_READER), read) for tag, read in standard)
 
 
+_Memo = dict[Any, PropertyValue]
+_BatchColumns = tuple[tuple[PropertyTag, int, Callable[[Reader], Any], _Memo | None], ...]
+
+_MEMO_CHECK = 64
+"""After this many rows of a batch, a column that repeated few values stops being memoised."""
+_MEMO_KEEP = 48
+"""... that is, one whose memo holds more than this many distinct values."""
+
+
+def _batch_columns(plan: _FastPlan) -> _BatchColumns:
+    """The plan with a fresh memo (raw value -> PropertyValue) for the string and 32-bit integer columns."""
+    return tuple((tag, kind, read, {} if kind in (_K_STRING, _K_INT32) else None) for tag, kind, read in plan)
+
+
+def _prune(columns: _BatchColumns) -> _BatchColumns:
+    return tuple(
+        (tag, kind, read, memo if memo is not None and len(memo) <= _MEMO_KEEP else None)
+        for tag, kind, read, memo in columns
+    )
+
+
 class _NotFast(Exception):
     """_fast_row leaves this row to PropertyRow.decode."""
 
@@ -1238,11 +1263,19 @@ _unpack_u64 = struct.Struct("<Q").unpack_from
 _utf16le_decode = codecs.utf_16_le_decode
 
 
+def _new_value(tag: PropertyTag, value: Any, flag: int | None) -> PropertyValue:
+    pv = _new(PropertyValue)
+    _set_tag(pv, tag)
+    _set_value(pv, value)
+    _set_flag(pv, flag)
+    return pv
+
+
 def _fast_row(
     r: Reader,
     data: bytes,
     pos: int,
-    plan: _FastPlan,
+    columns: tuple[_BatchColumns, _BatchColumns],
     encoding: str,
     *,
     shared: dict[tuple[PropertyTag, int | None], PropertyValue],
@@ -1251,8 +1284,9 @@ def _fast_row(
 
     ``data`` ends where ``r``'s window ends, so a short row raises IndexError or struct.error; ``r`` is
     only used (moved to the value) for the columns without an in-place reader. Any exception means "let
-    PropertyRow.decode read this row". ``shared`` holds the PropertyValue of each (column, error code or
-    None) met in a flagged row, for the rows of one batch to share.
+    PropertyRow.decode read this row". ``columns`` are the columns with their memos for a standard and
+    for a flagged row (their values differ by Flag); ``shared`` holds the PropertyValue of each (column,
+    error code or None) met in a flagged row. Both are for the rows of one batch to share.
     """
     row_flag = data[pos]
     pos += 1
@@ -1262,7 +1296,7 @@ def _fast_row(
     values: list[PropertyValue] = []
     append = values.append
     value: Any
-    for tag, kind, read in plan:
+    for tag, kind, read, memo in columns[row_flag]:
         if row_flag:  # FlaggedPropertyRow: a Flag before each value (MS-OXCDATA 2.11.5)
             flag = data[pos]
             pos += 1
@@ -1292,8 +1326,15 @@ def _fast_row(
                     end = data.find(b"\x00\x00", end + 1)
                 if end < 0:
                     raise _NotFast
-                value = _utf16le_decode(data[start:end], "strict", True)[0]
+                raw = data[start:end]
                 pos = end + 2
+                if memo is not None:
+                    pv = memo.get(raw)
+                    if pv is None:
+                        pv = memo[raw] = _new_value(tag, _utf16le_decode(raw, "strict", True)[0], flag)
+                    append(pv)
+                    continue
+                value = _utf16le_decode(raw, "strict", True)[0]
             else:
                 value = None
                 pos += 1
@@ -1310,6 +1351,12 @@ def _fast_row(
         elif kind == _K_INT32:
             value = _unpack_i32(data, pos)[0]
             pos += 4
+            if memo is not None:
+                pv = memo.get(value)
+                if pv is None:
+                    pv = memo[value] = _new_value(tag, value, flag)
+                append(pv)
+                continue
         elif kind == _K_STRING8:
             if data[pos]:
                 start = pos + 1
