@@ -52,7 +52,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -342,6 +342,12 @@ class _Exchange:
     answer: _Answer | None = None
     location: str | None = None  # a redirect's Location
     rejected: bool = False  # a document came back that is not Autodiscover
+
+
+class _GetOutcome(NamedTuple):
+    result: _SlotResult
+    attempt: Callable[..., Attempt]
+    response: httpx.Response | None
 
 
 @dataclass
@@ -752,16 +758,18 @@ class AutodiscoverSession:
         result.answer, result.rejected = ex.answer, ex.rejected
         return result
 
-    def _work_v2(self, slot: _Slot, email: str, taken: list[str]) -> _SlotResult:
+    def _get_slot(self, slot: _Slot, source: Source, kind: str) -> _GetOutcome:
+        """The unauthenticated GET of a v2 lookup or of the redirect probe, and how to record its attempt;
+        a transport failure is already recorded (``response`` is then None)."""
         result = _SlotResult()
-        label = f"autodiscover-v2-{next(self._labels)}"
+        label = f"{kind}-{next(self._labels)}"
         started = time.perf_counter()
-        response, error = self._get(slot.url, Source.AUTODISCOVER_V2, label, slot.live)
+        response, error = self._get(slot.url, source, label, slot.live)
 
         def attempt(outcome: Outcome, detail: str | None, **kw: object) -> Attempt:
             return self._attempt_from(
                 url=slot.url,
-                source=Source.AUTODISCOVER_V2,
+                source=source,
                 method="GET",
                 label=label,
                 started=started,
@@ -774,8 +782,14 @@ class AutodiscoverSession:
             result.attempts.append(
                 attempt(_FAILURE_KIND.get(error.kind, Outcome.CONNECT_FAILED), error.message, error=error)
             )
-            return result
+            return _GetOutcome(result, attempt, None)
         assert response is not None
+        return _GetOutcome(result, attempt, response)
+
+    def _work_v2(self, slot: _Slot, email: str, taken: list[str]) -> _SlotResult:
+        result, attempt, response = self._get_slot(slot, Source.AUTODISCOVER_V2, "autodiscover-v2")
+        if response is None:
+            return result
         url = _v2_url(response)
         if url is None:
             detail = _v2_error(response)
@@ -812,29 +826,9 @@ class AutodiscoverSession:
     def _work_probe(self, slot: _Slot, email: str, taken: list[str]) -> _SlotResult:
         """MS-OXDISCO 3.1.5.4: an unauthenticated GET over plain HTTP; a 302 Location is a candidate that
         needs the user's agreement."""
-        result = _SlotResult()
-        label = f"redirect-probe-{next(self._labels)}"
-        started = time.perf_counter()
-        response, error = self._get(slot.url, Source.REDIRECT_PROBE, label, slot.live)
-
-        def attempt(outcome: Outcome, detail: str | None, **kw: object) -> Attempt:
-            return self._attempt_from(
-                url=slot.url,
-                source=Source.REDIRECT_PROBE,
-                method="GET",
-                label=label,
-                started=started,
-                outcome=outcome,
-                detail=detail,
-                **kw,  # type: ignore[arg-type]
-            )
-
-        if error is not None:
-            result.attempts.append(
-                attempt(_FAILURE_KIND.get(error.kind, Outcome.CONNECT_FAILED), error.message, error=error)
-            )
+        result, attempt, response = self._get_slot(slot, Source.REDIRECT_PROBE, "redirect-probe")
+        if response is None:
             return result
-        assert response is not None
         status = response.status_code
         location = response.headers.get("Location")
         if status != 302 or not location:  # MS-OXDISCO 3.1.5.4 names 302 only
