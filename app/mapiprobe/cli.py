@@ -15,13 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from mapiprobe import __version__
+from mapiprobe.cli_common import EXIT_BAD_INPUT, EXIT_OK
 from mapiprobe.protocol.errors import ProtocolError
 from mapiprobe.protocol.jsonview import render_tree, to_jsonable
 from mapiprobe.protocol.registry import DecodeContext, kinds
-
-EXIT_OK = 0
-EXIT_SERVER_FAILURE = 1
-EXIT_BAD_INPUT = 2
 
 # Other command modules add their sub-commands through ``register(subparsers)``; listing them here keeps
 # this file free of their logic. A module that does not exist yet is skipped.

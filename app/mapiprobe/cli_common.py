@@ -28,6 +28,11 @@ from mapiprobe.transport.auth import AUTH_CHOICES, AuthConfigError, Credentials,
 from mapiprobe.transport.client import INSECURE_WARNING, ConnectionOptions, parse_connect_to
 from mapiprobe.transport.resolve import parse_dns_server
 
+# Exit status of every command: 0 success, 1 a server-side failure, 2 bad input.
+EXIT_OK = 0
+EXIT_SERVER_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_AUTH = "auto"
 TOKEN_ENV = "MAPIPROBE_TOKEN"

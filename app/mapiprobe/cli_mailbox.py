@@ -19,6 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 from mapiprobe.cli_common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_SERVER_FAILURE,
     OptionError,
     add_connection_options,
     auth_from,
@@ -26,10 +29,6 @@ from mapiprobe.cli_common import (
     credentials_from,
     insecure_warning,
 )
-
-EXIT_OK = 0
-EXIT_SERVER_FAILURE = 1
-EXIT_BAD_INPUT = 2
 
 
 def register(subparsers: Any) -> None:

@@ -17,6 +17,9 @@ import sys
 from typing import Any
 
 from mapiprobe.cli_common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_SERVER_FAILURE,
     OptionError,
     add_connection_options,
     connection_options_from,
@@ -24,9 +27,6 @@ from mapiprobe.cli_common import (
     insecure_warning,
 )
 
-EXIT_OK = 0
-EXIT_SERVER_FAILURE = 1
-EXIT_BAD_INPUT = 2
 INSECURE_MARK = "[--insecure]"
 
 
