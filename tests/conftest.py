@@ -1,17 +1,9 @@
-"""Suite-wide settings: Qt runs offscreen, and hypothesis has no per-example deadline on slow CI machines."""
+"""Suite-wide settings: Qt runs offscreen; tests/hypothesis_profiles.py picks the hypothesis profile."""
 
 from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from tests import hypothesis_profiles  # noqa: F401  (registers and loads the profile)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-settings.register_profile(
-    "mapiprobe",
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "mapiprobe"))

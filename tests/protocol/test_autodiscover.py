@@ -28,6 +28,7 @@ from mapiprobe.protocol.autodiscover import (
 from mapiprobe.protocol.errors import AutodiscoverError, EncodeError, ProtocolError
 from mapiprobe.protocol.jsonview import to_jsonable
 from mapiprobe.protocol.registry import DecodeContext, kinds
+from tests.hypothesis_profiles import examples
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -452,7 +453,7 @@ _errors = st.builds(
 responses = st.one_of(_settings, _redirect, _errors)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(responses)
 def test_response_round_trip(resp: AutodiscoverResponse) -> None:
     data = build_response(resp)
@@ -461,7 +462,7 @@ def test_response_round_trip(resp: AutodiscoverResponse) -> None:
     assert build_response(back) == data
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.none() | _text, st.none() | _text)
 def test_request_round_trip(email: str | None, legacy_dn: str | None) -> None:
     if not email and not legacy_dn:
@@ -506,14 +507,14 @@ def _mutate(seed: bytes, script: bytes) -> bytes:
 _mutated = st.builds(_mutate, st.sampled_from(_SEEDS), st.binary(min_size=4, max_size=24))
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(2000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300) | _mutated)
 def test_fuzz_parse_response_only_protocol_errors(data: bytes) -> None:
     with contextlib.suppress(ProtocolError):
         parse_response(data)
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(2000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300) | _mutated | st.sampled_from([build_request("x@y.z")]))
 def test_fuzz_parse_request_only_protocol_errors(data: bytes) -> None:
     with contextlib.suppress(ProtocolError):

@@ -34,6 +34,7 @@ from mapiprobe.protocol.emsmdb import (
 from mapiprobe.protocol.errors import DecodeError, EncodeError, ProtocolError, ShortBuffer, TrailingData
 from mapiprobe.protocol.jsonview import to_jsonable
 from mapiprobe.protocol.registry import DecodeContext, find_body_decoder, kinds
+from tests.hypothesis_profiles import examples
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -390,7 +391,7 @@ STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
 
 @pytest.mark.parametrize("cls", list(STRATEGIES), ids=lambda c: c.__name__)
 def test_round_trip(cls: type) -> None:
-    @settings(max_examples=150)
+    @settings(max_examples=examples(150))
     @given(STRATEGIES[cls])
     def check(value: Any) -> None:
         data = value.encode()
@@ -402,7 +403,7 @@ def test_round_trip(cls: type) -> None:
 
 
 def test_failure_round_trips_through_every_response_class() -> None:
-    @settings(max_examples=100)
+    @settings(max_examples=examples(100))
     @given(STRATEGIES[FailureResponse])
     def check(value: FailureResponse) -> None:
         for cls in (ConnectResponse, ExecuteResponse, DisconnectResponse, NotificationWaitResponse):
@@ -458,7 +459,7 @@ _fuzz_inputs = st.one_of(
 DECODERS: list[type] = sorted({*BODIES.values(), FailureResponse}, key=lambda c: c.__name__)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(_fuzz_inputs)
 def test_fuzz_every_decoder_only_raises_protocol_errors(data: bytes) -> None:
     """Each input (random, or a mutated valid body of any type) goes through every decoder.

@@ -48,6 +48,7 @@ from mapiprobe.protocol.envelope import (
 from mapiprobe.protocol.errors import DecodeError, EncodeError, ProtocolError, ShortBuffer, TrailingData
 from mapiprobe.protocol.jsonview import to_jsonable
 from mapiprobe.protocol.registry import DecodeContext, kinds
+from tests.hypothesis_profiles import examples
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 START = dt.datetime(2024, 1, 1, 10, 0, 0, tzinfo=dt.UTC)
@@ -431,7 +432,7 @@ _envelopes = st.builds(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(_envelopes, st.lists(st.integers(0, 10**6), max_size=12))
 def test_round_trip_under_random_splits(
     params: tuple[bytes, int, int, int | None, list[tuple[str, str]]], cuts: list[int]
@@ -482,7 +483,7 @@ _fuzz_inputs = st.one_of(
 )
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(_fuzz_inputs, st.lists(st.integers(0, 10**4), max_size=6))
 def test_fuzz_parser_only_raises_protocol_errors(data: bytes, cuts: list[int]) -> None:
     whole = feed([data])
@@ -667,7 +668,7 @@ def test_cli_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["decoded"]["Envelope"]["AdditionalHeaders"]["X-ElapsedTime"] == "3"
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(
     st.one_of(
         st.binary(max_size=200),

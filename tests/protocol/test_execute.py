@@ -30,6 +30,7 @@ from mapiprobe.protocol.registry import DecodeContext
 from mapiprobe.protocol.ropbuffer import RopBuffer
 from mapiprobe.protocol.rops import decode_requests
 from mapiprobe.protocol.rpcext import encode_ext_buffers
+from tests.hypothesis_profiles import examples
 
 from .ropvectors import vector
 
@@ -132,7 +133,7 @@ def test_broken_rop_inside_execute_shows_partial_and_offset(capsys: pytest.Captu
     assert doc["decoded"]["RopBuffer"][0]["RopsList"][0]["RopId"] in (0x12, "RopSetColumns")
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.data())
 def test_fuzz_execute_response(data: st.DataObject) -> None:
     base = bytearray(_response_body(compress=data.draw(st.booleans())))

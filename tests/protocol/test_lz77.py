@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from mapiprobe.protocol.errors import DecodeError, ProtocolError, ShortBuffer
 from mapiprobe.protocol.lz77 import MAX_MATCH, compress, decompress, decompress_stream
+from tests.hypothesis_profiles import examples
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -248,7 +249,7 @@ def test_round_trip_any_bytes(data: bytes) -> None:
         max_size=12,
     )
 )
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_round_trip_repetitive(pieces: list[tuple[bytes, int]]) -> None:
     data = b"".join(chunk * count for chunk, count in pieces)[: 32 * 1024]
     packed = compress(data)
@@ -256,7 +257,7 @@ def test_round_trip_repetitive(pieces: list[tuple[bytes, int]]) -> None:
 
 
 @given(st.integers(min_value=280, max_value=32 * 1024), st.binary(min_size=1, max_size=3))
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 def test_round_trip_long_matches(length: int, unit: bytes) -> None:
     data = (unit * (length // len(unit) + 2))[: length + 3]
     packed = compress(data)
@@ -268,7 +269,7 @@ def test_round_trip_long_matches(length: int, unit: bytes) -> None:
 
 
 @given(st.binary(max_size=512), st.integers(min_value=0, max_value=70_000))
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 def test_fuzz_random_streams(data: bytes, size: int) -> None:
     try:
         out = decompress(data, size)
@@ -278,7 +279,7 @@ def test_fuzz_random_streams(data: bytes, size: int) -> None:
 
 
 @given(st.binary(max_size=512))
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 def test_fuzz_random_streams_unbounded(data: bytes) -> None:
     try:
         out = decompress_stream(data, max_output=4096)
@@ -313,7 +314,7 @@ def mutated_streams(draw: st.DrawFn) -> tuple[bytes, int]:
 
 
 @given(mutated_streams())
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 def test_fuzz_mutated_streams(case: tuple[bytes, int]) -> None:
     stream, size = case
     try:

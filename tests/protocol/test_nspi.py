@@ -66,6 +66,7 @@ from mapiprobe.protocol.nspi_types import (
 )
 from mapiprobe.protocol.properties import ErrorValue, PropertyRow, PropertyTag, PropertyValue
 from mapiprobe.protocol.registry import DecodeContext, find_body_decoder, kinds
+from tests.hypothesis_profiles import examples
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -717,7 +718,7 @@ def test_every_body_has_a_strategy() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(BODIES))
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(data=st.data())
 def test_round_trip(name: str, data: st.DataObject) -> None:
     body = data.draw(BODIES[name], label=name)
@@ -729,7 +730,7 @@ def test_round_trip(name: str, data: st.DataObject) -> None:
         assert back.encode(has_true=has_true) == raw
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(stats)
 def test_stat_round_trip(stat: Stat) -> None:
     raw = stat.encode()
@@ -758,7 +759,7 @@ entry_ids = st.builds(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(entry_ids)
 def test_entry_id_round_trip(entry: EphemeralEntryId | PermanentEntryId) -> None:
     assert parse_entry_id(entry.encode()) == entry
@@ -914,7 +915,7 @@ def fuzz_bytes(name: str, drawn: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("name", sorted(DECODERS))
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.binary(max_size=160))
 def test_fuzz_only_protocol_errors_escape(name: str, drawn: bytes) -> None:
     raw = fuzz_bytes(name, drawn)

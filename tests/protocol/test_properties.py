@@ -64,10 +64,11 @@ from mapiprobe.protocol.properties import (
 )
 from mapiprobe.protocol.registry import DecodeContext, kinds
 from mapiprobe.protocol.wire import Reader, Writer
+from tests.hypothesis_profiles import examples
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-FUZZ = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-ROUND = settings(max_examples=200, deadline=None)
+FUZZ = settings(max_examples=examples(2000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ROUND = settings(max_examples=examples(200), deadline=None)
 
 
 def vector(name: str) -> bytes:
@@ -862,7 +863,7 @@ def test_property_names_round_trip(name: PropertyName) -> None:
 
 @pytest.mark.parametrize("ctx", list(Context), ids=lambda c: c.value)
 @given(data=st.data())
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 def test_every_prefix_of_a_row_fails_cleanly(ctx: Context, data: st.DataObject) -> None:
     cols, row = data.draw(rows(ctx))
     raw = row.to_bytes(cols, ctx)

@@ -38,9 +38,10 @@ from mapiprobe.protocol.properties import (
     _NotFast,
 )
 from mapiprobe.protocol.wire import Reader, Writer
+from tests.hypothesis_profiles import examples
 
-FUZZ = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-EXAMPLES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(2000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 AB = Context.ADDRESS_BOOK
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from mapiprobe.protocol.errors import DecodeError, EncodeError, ProtocolError, ShortBuffer
 from mapiprobe.protocol.jsonview import to_jsonable
 from mapiprobe.protocol.ropbuffer import HANDLE_UNUSED, RopBuffer
+from tests.hypothesis_profiles import examples
 
 from .ropvectors import vector
 
@@ -78,7 +79,7 @@ def test_round_trip(rops: bytes, handles: list[int]) -> None:
     assert RopBuffer.decode(raw) == buf
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.binary(max_size=80))
 def test_fuzz_only_protocol_errors(data: bytes) -> None:
     try:

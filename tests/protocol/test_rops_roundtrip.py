@@ -48,6 +48,7 @@ from mapiprobe.protocol.rops import (
     decode_responses,
     encode_rops,
 )
+from tests.hypothesis_profiles import examples
 
 from .ropvectors import DATA, vector
 
@@ -182,7 +183,7 @@ def test_every_request_round_trips(rop: RopRequest) -> None:
     assert decode_requests(raw) == [rop]
 
 
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 @given(st.lists(requests, max_size=4))
 def test_request_lists_round_trip(rops: list[RopRequest]) -> None:
     raw = encode_rops(rops)
@@ -196,7 +197,7 @@ def test_every_response_round_trips(rop: RopResponse) -> None:
     assert decode_responses(raw) == [rop]
 
 
-@settings(max_examples=50)
+@settings(max_examples=examples(50))
 @given(st.lists(plain_responses, max_size=3), u16, st.lists(requests, max_size=3))
 def test_buffer_too_small_is_last_and_keeps_the_requests(
     before: list[RopResponse], size: int, unsent: list[RopRequest]
@@ -248,7 +249,7 @@ def _decode_everything(data: bytes) -> None:
             attempt()
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.binary(max_size=200))
 def test_random_bytes_raise_only_protocol_errors(data: bytes) -> None:
     _decode_everything(data)
@@ -307,7 +308,7 @@ def mutate(valid: bytes, seed: int) -> bytes:
     return bytes(raw)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.sampled_from(CORPUS), st.integers(0, 2**32))
 def test_mutated_buffers_raise_only_protocol_errors(valid: bytes, seed: int) -> None:
     _decode_everything(mutate(valid, seed))

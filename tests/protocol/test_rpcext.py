@@ -48,6 +48,7 @@ from mapiprobe.protocol.rpcext import (
     join_payloads,
     xor_magic,
 )
+from tests.hypothesis_profiles import examples
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -230,7 +231,7 @@ def chains(draw: st.DrawFn) -> tuple[list[bytes], bool, bool]:
 
 
 @given(chains())
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_chain_round_trip(case: tuple[list[bytes], bool, bool]) -> None:
     payloads, compress, xor = case
     wire = encode_ext_buffers(payloads, compress=compress, xor=xor)
@@ -241,7 +242,7 @@ def test_chain_round_trip(case: tuple[list[bytes], bool, bool]) -> None:
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 def test_fuzz_ext_buffers_random(data: bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode_ext_buffers(data)
@@ -282,7 +283,7 @@ def mutated_chains(draw: st.DrawFn) -> bytes:
 
 
 @given(mutated_chains())
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 def test_fuzz_ext_buffers_mutated(wire: bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode_ext_buffers(wire)
@@ -424,7 +425,7 @@ _BLOCK_LISTS = st.lists(_ANY_BLOCK, min_size=1, max_size=3)
 @pytest.mark.parametrize("cls", _BLOCK_CLASSES, ids=lambda c: c.STRUCT_NAME)
 def test_every_block_round_trips(cls: type[AuxBlockData]) -> None:
     @given(_BLOCK_STRATEGIES[cls])
-    @settings(max_examples=40)
+    @settings(max_examples=examples(40))
     def check(block: AuxBlockData) -> None:
         aux = AuxBuffer.build([block])
         wire = aux.encode()
@@ -440,14 +441,14 @@ def test_every_block_round_trips(cls: type[AuxBlockData]) -> None:
 @given(
     st.lists(st.sampled_from(_BLOCK_CLASSES).flatmap(_strategy_for), max_size=5), st.booleans(), st.booleans()
 )
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 def test_aux_buffer_round_trip(blocks: list[AuxBlockData], compress: bool, xor: bool) -> None:
     aux = AuxBuffer.build(blocks, compress=compress, xor=xor)
     assert decode_aux_buffer(aux.encode()) == aux
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 def test_fuzz_aux_random(data: bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode_aux_buffer(data)
@@ -492,7 +493,7 @@ def mutated_aux(draw: st.DrawFn) -> bytes:
 
 
 @given(mutated_aux())
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 def test_fuzz_aux_mutated(wire: bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode_aux_buffer(wire)

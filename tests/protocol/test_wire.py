@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from mapiprobe.protocol.errors import DecodeError, EncodeError, ProtocolError, ShortBuffer, TrailingData
 from mapiprobe.protocol.wire import Reader, Writer
+from tests.hypothesis_profiles import examples
 
 
 def test_little_endian_integers() -> None:
@@ -133,7 +134,7 @@ def test_string_and_counted_round_trip(text: str, blob: bytes) -> None:
     r.expect_end()
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.binary(max_size=64))
 def test_reader_never_leaks_foreign_exceptions(data: bytes) -> None:
     r = Reader(data)

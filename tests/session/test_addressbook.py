@@ -42,6 +42,7 @@ from mapiprobe.simulator.mapihttp import MapiHttpService
 from mapiprobe.simulator.nspi import NspiHandler
 from mapiprobe.transport.errors import AuthenticationFailed, TransportError
 from mapiprobe.transport.mapihttp import BadMapiHttpResponse, ContextExpired, RequestCancelled
+from tests.hypothesis_profiles import examples
 from tests.session.simhelp import connection
 
 ANR = 0x360C001F
@@ -455,7 +456,7 @@ def test_anr_restriction_layout() -> None:
     )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.text(max_size=40).filter(lambda s: "\x00" not in s))
 def test_anr_restriction_round_trip_through_the_simulator(text: str) -> None:
     from mapiprobe.simulator.nspi import _read_anr_restriction
@@ -479,7 +480,7 @@ _VALUES = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(_VALUES, st.integers(0, 2**32 - 1))
 def test_entry_from_any_row(values: dict[int, object], mid: int) -> None:
     columns = tuple(PropertyTag(c) for c in ENTRY_COLUMNS)

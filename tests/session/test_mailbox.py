@@ -39,6 +39,7 @@ from mapiprobe.transport.mapihttp import (
     RequestCancelled,
     SessionContext,
 )
+from tests.hypothesis_profiles import examples
 from tests.protocol.ropvectors import vector
 from tests.session.simhelp import connection
 
@@ -527,7 +528,7 @@ def _mutated(changes: list[tuple[int, int]]) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(2000), suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
         st.binary(max_size=120),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mapiprobe.protocol.emsmdb import (
@@ -21,6 +21,7 @@ from mapiprobe.protocol.emsmdb import (
     NotificationWaitRequest,
     NotificationWaitResponse,
 )
+from mapiprobe.protocol.errors import ProtocolError
 from mapiprobe.protocol.execute import rop_input, rop_output_buffers
 from mapiprobe.protocol.properties import ErrorValue, PropertyName, PropertyTag
 from mapiprobe.protocol.ropbuffer import HANDLE_UNUSED, RopBuffer
@@ -65,6 +66,7 @@ from mapiprobe.simulator.org import Organisation, SimUser, load_organisation
 from mapiprobe.transport.auth import BasicAuth
 from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.mapihttp import MapiHttpEndpoint, SessionContext, make_mapihttp_client
+from tests.hypothesis_profiles import examples
 from tests.protocol.ropvectors import vector
 
 U = HANDLE_UNUSED
@@ -542,15 +544,29 @@ _SEED_ROPS: list[RopRequest] = [
 _SEED = rop_input(_SEED_ROPS, [U, U, U])
 
 
-@settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(2000), suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=200), st.integers(0, 0x20000), st.integers(0, 7))
 def test_fuzz_random_rop_buffers(data: bytes, max_rop_out: int, flags: int) -> None:
     response = _fuzz_engine().execute(ExecuteRequest(flags=flags, rop_buffer=data, max_rop_out=max_rop_out))
     assert isinstance(response, ExecuteResponse)
 
 
-@settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
+def _request_handle_count(rop_buffer: bytes) -> int | None:
+    """How many handles the (possibly mutated) request carries, read as the server reads it; None where the
+    buffer does not split."""
+    try:
+        (ext,) = list(iter_ext_buffers(rop_buffer))
+        return len(RopBuffer.decode(ext.payload).server_object_handle_table)
+    except (ProtocolError, ValueError):
+        return None
+
+
+@settings(max_examples=examples(2000), suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, len(_SEED) - 1), st.integers(0, 255)), min_size=1, max_size=4))
+# Found by a random CI run: RopSize's low byte (just after the 8-byte RPC_HEADER_EXT) made 0xC4, so the
+# RopsList is read longer and the handle table after it differs. The server's output table mirrors the
+# input table as parsed (MS-OXCROPS 2.2.1), so its length follows the mutated RopSize, not the seed's 3.
+@example([(8, 196)])
 def test_fuzz_mutated_rop_buffers(mutations: list[tuple[int, int]]) -> None:
     data = bytearray(_SEED)
     for pos, value in mutations:
@@ -560,7 +576,7 @@ def test_fuzz_mutated_rop_buffers(mutations: list[tuple[int, int]]) -> None:
     assert isinstance(response, ExecuteResponse)
     if response.rop_buffer:
         (buf,) = rop_output_buffers(response.rop_buffer)
-        assert len(buf.server_object_handle_table) == 3
+        assert len(buf.server_object_handle_table) == _request_handle_count(bytes(data))
 
 
 # -- the endpoint over loopback HTTPS -------------------------------------------------------------------

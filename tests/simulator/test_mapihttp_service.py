@@ -20,6 +20,7 @@ from mapiprobe.protocol.envelope import parse_envelope
 from mapiprobe.simulator.mapihttp import CONTEXT_COOKIE, SEQUENCE_COOKIE, MapiHttpService, parse_cookie_header
 from mapiprobe.simulator.org import load_organisation
 from mapiprobe.simulator.web import BasicAuth, ConnectionState, Request, Site
+from tests.hypothesis_profiles import examples
 from tests.transport.mapihttp_support import (
     ALICE,
     BOB,
@@ -423,7 +424,7 @@ _AUTH = "Basic " + base64.b64encode(b"alice:Alice-Demo-2024!").decode()
 _text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(
     request_type=st.one_of(
         st.sampled_from(["Connect", "Execute", "PING", "Disconnect", "Fail", "NotificationWait"]), _text

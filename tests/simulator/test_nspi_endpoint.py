@@ -62,6 +62,7 @@ from mapiprobe.simulator.nspi import (
     NspiHandler,
 )
 from mapiprobe.simulator.org import Organisation, load_organisation
+from tests.hypothesis_profiles import examples
 from tests.simulator.conftest import SimClient
 
 DISPLAY_NAME = 0x3001001F
@@ -233,7 +234,7 @@ _FRAGMENTS = st.sampled_from(
 )
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.one_of(_FRAGMENTS, st.text(alphabet="abcdejlmnorsStw .@=:", max_size=8)))
 def test_indexed_anr_agrees_with_a_scan(text: str) -> None:
     assert _DIRECTORY.anr(text) == _DIRECTORY.anr_scan(text)
@@ -623,7 +624,7 @@ def test_get_matches_limits_and_unsupported(call: Caller) -> None:
     assert info.value.code == 12
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.binary(max_size=120))
 def test_fuzz_get_matches_reader(data: bytes) -> None:
     """The simulator's own GetMatches/filter reader: only SimResponseCode (code 12) may escape."""
@@ -633,7 +634,7 @@ def test_fuzz_get_matches_reader(data: bytes) -> None:
         assert exc.code == 12
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.data())
 def test_fuzz_get_matches_mutated(data: st.DataObject) -> None:
     body = bytearray(N.GetMatchesRequest(filter=anr_filter("Smith"), row_count=5, columns=COLUMNS).encode())
@@ -647,7 +648,7 @@ def test_fuzz_get_matches_mutated(data: st.DataObject) -> None:
         assert exc.code == 12
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.text(min_size=0, max_size=40).filter(lambda s: "\x00" not in s))
 def test_anr_filter_round_trip(text: str) -> None:
     for has_value in (False, True):
@@ -657,7 +658,7 @@ def test_anr_filter_round_trip(text: str) -> None:
         assert anr == text and request.filter == anr_filter(text, has_value=has_value)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000), deadline=None)
 @given(st.sampled_from(sorted(N.REQUEST_CLASSES)), st.binary(max_size=80))
 def test_fuzz_handler_bodies(request_type: str, data: bytes) -> None:
     """Any body to any request type: the handler answers, or raises SimResponseCode; nothing else."""

@@ -36,6 +36,7 @@ from mapiprobe.transport.auth import (
     spnego_user,
 )
 from mapiprobe.transport.errors import AuthenticationFailed, InsecureCredentialRefused
+from tests.hypothesis_profiles import examples
 
 ORG = load_organisation()
 ALICE = ORG.users[0]
@@ -386,7 +387,7 @@ _challenge = st.one_of(
 )
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     scheme=st.sampled_from(["auto", "ntlm", "negotiate", "basic", "bearer"]),
     answers=st.lists(

@@ -32,6 +32,7 @@ from mapiprobe.transport.errors import (
 )
 from mapiprobe.transport.tls import describe_certificate, peek_certificate, tls_info
 from mapiprobe.transport.trace import Trace
+from tests.hypothesis_profiles import examples
 
 from .conftest import TLSServer
 
@@ -65,7 +66,7 @@ def test_parse_connect_to_rejects(bad: str) -> None:
         parse_connect_to(bad)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.text(max_size=60))
 def test_parse_connect_to_only_raises_value_error(text: str) -> None:
     try:

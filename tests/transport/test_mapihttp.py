@@ -39,6 +39,7 @@ from mapiprobe.transport.mapihttp import (
     make_mapihttp_client,
 )
 from mapiprobe.transport.trace import Trace, TraceRecord
+from tests.hypothesis_profiles import examples
 
 from .mapihttp_support import BOB, HOST, URL, EchoSim, echo_sim, mapi_headers
 
@@ -547,7 +548,7 @@ _token = st.text(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(pairs=st.lists(st.tuples(_token, _token), min_size=1, max_size=8))
 def test_jar_keeps_the_newest_value_of_each_name(pairs: list[tuple[str, str]]) -> None:
     ctx = SessionContext()
@@ -558,7 +559,7 @@ def test_jar_keeps_the_newest_value_of_each_name(pairs: list[tuple[str, str]]) -
     assert _cookie_values(ctx.cookie_header()) == expected
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(values=st.lists(st.text(max_size=60), max_size=5))
 def test_jar_never_fails_on_odd_set_cookie_values(values: list[str]) -> None:
     ctx = SessionContext()
@@ -589,7 +590,7 @@ def _mutated(data: bytes, edits: list[tuple[int, int]]) -> bytes:
     return bytes(out)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(
     status=st.sampled_from([200, 200, 200, 200, 302, 401, 404, 500, 503]),
     code=st.one_of(st.none(), _header_value),

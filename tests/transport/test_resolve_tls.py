@@ -21,6 +21,7 @@ from mapiprobe.transport.resolve import (
     parse_dns_server,
 )
 from mapiprobe.transport.tls import describe_certificate
+from tests.hypothesis_profiles import examples
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_parse_dns_server() -> None:
             parse_dns_server(bad)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.text(max_size=40))
 def test_parse_dns_server_only_raises_value_error(text: str) -> None:
     try:

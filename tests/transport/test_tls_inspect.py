@@ -17,6 +17,7 @@ from mapiprobe.session.mailbox import MailboxSession
 from mapiprobe.simulator import Simulator
 from mapiprobe.transport.errors import TLSFailure
 from mapiprobe.transport.tls import describe_certificate, inspect_tls, parse_tls12_certificates
+from tests.hypothesis_profiles import examples
 from tests.session.simhelp import connection
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -74,7 +75,7 @@ def _flight(certs: list[bytes], record_size: int) -> bytes:
     return records + bytes.fromhex("140303000101")
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(st.lists(st.binary(min_size=1, max_size=60), max_size=5), st.integers(1, 64))
 def test_round_trip_any_chain_any_record_split(certs: list[bytes], record_size: int) -> None:
     flight = _flight(certs, record_size)
@@ -82,14 +83,14 @@ def test_round_trip_any_chain_any_record_split(certs: list[bytes], record_size: 
     assert parse_tls12_certificates(flight + b"\x17\x03\x03\x00\x05junk!") == certs
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.binary(max_size=300))
 def test_fuzz_reader_random_bytes(data: bytes) -> None:
     certs = parse_tls12_certificates(data)
     assert isinstance(certs, list) and all(isinstance(c, bytes) for c in certs)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 @given(st.data())
 def test_fuzz_reader_mutated_flight(data: st.DataObject) -> None:
     flight = bytearray(_hex_file("tls12_certificate_message_constructed.txt"))
