@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 SCENARIOS: dict[str, str] = {
-    "normal": "a healthy Exchange 2019-like organisation (mapiHttp when X-MapiHttpCapability is sent)",
+    "normal": "a healthy Exchange 2019-like organisation (mapiHttp when X-MapiHttpCapability is sent;"
+    " Autodiscover offers Negotiate, NTLM, Bearer and Basic, /mapi/ the same without Basic)",
+    "basic-only": "like normal, but every endpoint offers Basic only (as gromox does)",
     "mapihttp-disabled": "MAPI over HTTP switched off org-wide: legacy blocks only, even with the header",
     "ignores-header": "a non-Microsoft server: always mapiHttp plus legacy blocks, header or not",
     "redirect-addr": "Autodiscover for contoso.test answers redirectAddr to <user>@fabrikam.test",
