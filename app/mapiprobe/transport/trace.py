@@ -10,6 +10,13 @@ Secrets never enter a record: :func:`redact_headers` keeps the scheme name of ``
 too), the scheme names and ``realm`` of ``WWW-Authenticate``/``Proxy-Authenticate``; every other value of
 those headers becomes ``[redacted]``.
 
+Bodies are kept too, each cut at :data:`MAX_BODY_BYTES` (1 MiB, then marked truncated) and passed
+through :func:`redact_body` first: the values of password/secret/token-like fields of a form or JSON
+body, of such elements of an XML body, and any ``Basic``/``NTLM``/``Negotiate``/``Bearer`` credential
+quoted in a text body become ``[redacted]``. Autodiscover POX and MAPI/HTTP bodies carry no
+credentials, so for them this is a safety net; a :class:`Trace` can be given another ``body_redactor``
+(or ``body_limit=0`` to keep no bodies at all).
+
 Later layers add MAPI/HTTP fields: ``request_type``, ``request_id`` and ``response_code`` are read from
 the ``X-RequestType``, ``X-RequestId`` and ``X-ResponseCode`` headers when present, and ``annotations``
 carries any further (name, value) pairs a caller attaches through the ``mapiprobe.annotations``
@@ -22,12 +29,19 @@ value in :attr:`TraceRecord.response_code`; MS-OXCMAPIHTTP 3.2.5.2).
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import unquote_plus
+
+from mapiprobe.protocol.httpmsg import decode_content
 
 REDACTED = "[redacted]"
+MAX_BODY_BYTES = 1024 * 1024
+"""Most bytes of each body a record keeps."""
 ANNOTATION_PENDING_COUNT = "mapihttp.pending_count"
 ANNOTATION_RESPONSE_CODE = "mapihttp.response_code"
 
@@ -68,6 +82,13 @@ class TraceRecord:
     response_code: str | None = None  # X-ResponseCode (MAPI/HTTP); a late one in the envelope wins
     annotations: tuple[tuple[str, str], ...] = field(default=())
     pending_count: int | None = None  # PENDING keep-alives in the MAPI/HTTP response stream
+    # The bodies, redacted (:func:`redact_body`) and cut at :data:`MAX_BODY_BYTES` (then ``*_truncated``).
+    # The response body is what the program read: after chunked framing and any Content-Encoding were
+    # undone (``response_bytes`` counts the wire). None: no body was kept (not read, or not kept).
+    request_body: bytes | None = field(default=None, repr=False)
+    response_body: bytes | None = field(default=None, repr=False)
+    request_body_truncated: bool = False
+    response_body_truncated: bool = False
 
     def __post_init__(self) -> None:
         # MAPI/HTTP facts seen in the response stream arrive as annotations (see the module docstring).
@@ -212,6 +233,120 @@ def redact_headers(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> tu
     return tuple((str(k), redact_header(str(k), str(v))) for k, v in items)
 
 
+# -- bodies -------------------------------------------------------------------------------------------
+
+# Field names whose values are credentials: password, passwd, pwd, client_secret, access_token,
+# refresh_token, id_token, assertion, client_assertion, apikey, authorization, cookie...
+_SECRET_NAME = re.compile(
+    r"pass(?:word|wd)?$|^pwd$|secret|token|assertion|credential|api[-_]?key|^authorization$|^cookie$"
+    r"|^code$|^session[-_]?key$",
+    re.IGNORECASE,
+)
+_CRED_IN_TEXT = re.compile(rb"\b(Basic|NTLM|Negotiate|Bearer)([ \t]+)([A-Za-z0-9+/._~-]{8,}=*)")
+_XML_SECRET = re.compile(
+    rb"(<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)(?:\s[^>]*)?>)([^<]*)(</(?:[A-Za-z_][\w.-]*:)?\2\s*>)"
+)
+_JSON_SECRET = re.compile(rb'"([^"\\]{1,64})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
+_TEXTUAL = ("text/", "json", "xml", "x-www-form-urlencoded", "javascript", "html")
+_REDACTED_B = REDACTED.encode()
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a form/JSON/XML field name that holds a credential (``password``, ``access_token``...)."""
+    return bool(_SECRET_NAME.search(name.strip()))
+
+
+def _redact_json_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: (REDACTED if is_secret_name(str(k)) and v not in (None, "") else _redact_json_value(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_json_value(v) for v in value]
+    return value
+
+
+def _redact_json(body: bytes) -> bytes:
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):  # cut off or not JSON after all: field by field
+        return _JSON_SECRET.sub(
+            lambda m: (
+                m.group(0)
+                if not is_secret_name(m.group(1).decode("utf-8", "replace"))
+                else b'"' + m.group(1) + b'"' + m.group(2) + b'"' + _REDACTED_B + b'"'
+            ),
+            body,
+        )
+    redacted = _redact_json_value(doc)
+    return body if redacted == doc else json.dumps(redacted, ensure_ascii=False).encode()
+
+
+def _redact_form(body: bytes) -> bytes:
+    parts = body.split(b"&")
+    for i, part in enumerate(parts):
+        name, eq, _value = part.partition(b"=")
+        if eq and is_secret_name(unquote_plus(name.decode("latin-1"))):
+            parts[i] = name + b"=" + _REDACTED_B
+    return b"&".join(parts)
+
+
+def _redact_xml(body: bytes) -> bytes:
+    return _XML_SECRET.sub(
+        lambda m: (
+            m.group(0)
+            if not is_secret_name(m.group(2).decode("latin-1")) or not m.group(3).strip()
+            else m.group(1) + _REDACTED_B + m.group(4)
+        ),
+        body,
+    )
+
+
+def redact_body(content_type: str | None, body: bytes) -> bytes:
+    """``body`` with the credentials it may carry replaced by ``[redacted]`` (see the module docstring).
+
+    Binary bodies (MAPI/HTTP, octet streams) are returned unchanged: they carry no credentials.
+    """
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if not body or ctype in ("application/mapi-http", "application/octet-stream"):
+        return body
+    head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    textual = any(t in ctype for t in _TEXTUAL)
+    if not textual and (ctype or b"\0" in body[:1024]):
+        return body
+    out = body
+    if "x-www-form-urlencoded" in ctype or (
+        not ctype and b"=" in head and head[:1] not in (b"{", b"[", b"<")
+    ):
+        out = _redact_form(out)
+    elif "json" in ctype or head[:1] in (b"{", b"["):
+        out = _redact_json(out)
+    if "xml" in ctype or "html" in ctype or head[:1] == b"<":
+        out = _redact_xml(out)
+    return _CRED_IN_TEXT.sub(_redact_credential, out)
+
+
+def _redact_credential(m: re.Match[bytes]) -> bytes:
+    token = m.group(3)
+    # A credential, not prose ("Basic authentication"): a digit, + / =, or a capital after the first char.
+    if not re.search(rb"[0-9+/=]|.[A-Z]", token):
+        return m.group(0)
+    return m.group(1) + m.group(2) + _REDACTED_B
+
+
+BodyRedactor = Callable[[str | None, bytes], bytes]
+
+
+def header_value(headers: Iterable[tuple[str, str]] | Mapping[str, str], name: str) -> str | None:
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    lname = name.lower()
+    for key, value in items:
+        if str(key).lower() == lname:
+            return str(value)
+    return None
+
+
 # -- the collector --------------------------------------------------------------------------------------
 
 Listener = Callable[[TraceRecord], None]
@@ -220,12 +355,51 @@ Listener = Callable[[TraceRecord], None]
 class Trace:
     """Thread-safe list of :class:`TraceRecord` with listeners (called in the thread that did the request)."""
 
-    def __init__(self, *, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int | None = None,
+        body_limit: int = MAX_BODY_BYTES,
+        body_redactor: BodyRedactor = redact_body,
+    ) -> None:
+        self.body_limit = body_limit
+        self.body_redactor = body_redactor
         self._lock = threading.Lock()
         self._records: list[TraceRecord] = []
         self._listeners: list[Listener] = []
         self._seq = itertools.count(1)
         self._limit = limit
+
+    def keep_body(
+        self,
+        headers: Iterable[tuple[str, str]] | Mapping[str, str],
+        data: bytes | None,
+        *,
+        more: bool = False,
+        decode: bool = False,
+    ) -> tuple[bytes | None, bool]:
+        """(body to keep, truncated) for ``data`` sent or received with ``headers``.
+
+        ``more``: ``data`` is already a prefix of a longer body. ``decode``: undo the Content-Encoding
+        of ``headers`` first (a response as read off the wire). The result is cut at :attr:`body_limit`
+        and redacted; a body that cannot be decoded is kept as it was.
+        """
+        if data is None or self.body_limit <= 0:
+            return None, False
+        truncated = more
+        if decode:
+            coding = header_value(headers, "Content-Encoding")
+            if coding:
+                result = decode_content(coding, data, self.body_limit)
+                data = result.data
+                truncated = truncated or result.truncated
+        if len(data) > self.body_limit:
+            data, truncated = data[: self.body_limit], True
+        try:
+            kept = self.body_redactor(header_value(headers, "Content-Type"), data)
+        except Exception:  # a redactor must never break tracing; keep nothing rather than risk a secret
+            return None, True
+        return kept, truncated
 
     def next_seq(self) -> int:
         with self._lock:
@@ -269,11 +443,16 @@ class Trace:
 __all__ = [
     "ANNOTATION_PENDING_COUNT",
     "ANNOTATION_RESPONSE_CODE",
+    "MAX_BODY_BYTES",
     "REDACTED",
+    "BodyRedactor",
     "Listener",
     "Trace",
     "TraceRecord",
     "challenge_schemes",
+    "header_value",
+    "is_secret_name",
+    "redact_body",
     "redact_header",
     "redact_headers",
 ]
