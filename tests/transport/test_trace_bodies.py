@@ -294,3 +294,16 @@ def test_mapihttp_own_records_keep_bodies(echo: EchoSim) -> None:
     assert execute.response_body is not None and execute.response_body.endswith(result.body)
     assert b"DONE\r\n" in execute.response_body
     assert fail.request_body == b"x" and fail.response_body is not None
+
+
+def test_urls_lose_userinfo_and_secret_query_values() -> None:
+    from mapiprobe.transport.trace import redact_url
+
+    assert redact_url("https://u:p@mail.contoso.test/mapi/emsmdb/?MailboxId=x") == (
+        "https://mail.contoso.test/mapi/emsmdb/?MailboxId=x"
+    )
+    assert redact_url(f"https://h/cb?state=1&access_token={TOKEN}&code=abc") == (
+        "https://h/cb?state=1&access_token=[redacted]&code=[redacted]"
+    )
+    plain = "https://mail.contoso.test/mapi/nspi/?MailboxId=a@b"
+    assert redact_url(plain) is plain
