@@ -126,7 +126,7 @@ class _Message:
     wire_bytes: int = 0
 
 
-def _parse_message(data: bytes, what: str, *, bodyless: bool = False, response: bool = False) -> _Message:
+def _parse_message(data: bytes, what: str, *, request_method: str | None = None) -> _Message:
     """Split a raw HTTP/1.x message into start line, headers and body; undo chunking and compression."""
     m = _HEAD_END.search(data, 0, MAX_HEAD)
     notes: list[str] = []
@@ -147,7 +147,7 @@ def _parse_message(data: bytes, what: str, *, bodyless: bool = False, response: 
         elif line.strip():
             notes.append(f"a {what} header line without a colon was skipped: {line[:40]!r}")
     msg = _Message(start, tuple(headers), b"", notes=notes, wire_bytes=len(body))
-    if bodyless:
+    if request_method is not None and _bodyless_response(request_method, _status_of(start)[0]):
         return msg
     transfer = (header_value(headers, "Transfer-Encoding") or "").lower()
     length = header_value(headers, "Content-Length")
@@ -213,11 +213,10 @@ def _fill_response(ex: CapturedExchange, raw: bytes) -> None:
     if not raw.strip():
         ex.notes.append("the response is empty (the server closed the connection without answering?)")
         return
-    peek = _parse_message(raw, "response", bodyless=True)
-    status, reason, version = _status_of(peek.start)
+    msg = _parse_message(raw, "response", request_method=ex.method)
+    status, reason, version = _status_of(msg.start)
     if status is None:
         ex.notes.append("the response has no HTTP status line")
-    msg = _parse_message(raw, "response", bodyless=_bodyless_response(ex.method, status), response=True)
     ex.status, ex.reason, ex.response_version = status, reason, version
     ex.response_headers = redact_headers(msg.headers)
     ex.response_body = _redacted_body(msg.headers, msg.body)
