@@ -60,7 +60,7 @@ def _modules() -> list[Path]:
 def test_package_has_every_layer() -> None:
     for layer in ("protocol", "transport", "session", "diagnostics", "gui", "simulator"):
         assert (PKG / layer / "__init__.py").is_file(), layer
-    assert (PKG / "cli.py").is_file()
+    assert (PKG / "cli" / "__init__.py").is_file()
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PKG)))
