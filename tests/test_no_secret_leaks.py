@@ -13,7 +13,8 @@ How everything produced by the suite is seen:
   ``report.sections``) and marks that test failed if anything leaked.
 * :func:`test_every_command_and_scheme_leaks_nothing` produces traces, logs (root at DEBUG) and reports of its
   own: every network command, every scheme (Basic, NTLM, Negotiate, Bearer), wrong passwords, ``--trace``,
-  ``--json``, ``-v``, the probe, and ``--save-password`` into an in-memory keyring.
+  ``--json``, ``-v``, the probe, ``--save-har`` (the HAR file is scanned) and ``--save-password`` into an
+  in-memory keyring.
 """
 
 from __future__ import annotations
@@ -274,7 +275,23 @@ def test_every_command_and_scheme_leaks_nothing(
     try:
         assert run("normal", "autodiscover", email, "--trace", "--json", "--save-password") == 0
         assert run("normal", "autodiscover", email, "--trace", password=None) == 0  # the saved password
-        assert run("windows-auth", "folders", email, "--auth", "ntlm", "--trace", "--json") == 0
+        har = tmp_path / "ntlm.har"
+        assert (
+            run(
+                "windows-auth",
+                "folders",
+                email,
+                "--auth",
+                "ntlm",
+                "--trace",
+                "--json",
+                "--save-har",
+                str(har),
+            )
+            == 0
+        )
+        outputs.append(har.read_text(encoding="utf-8"))  # a saved run is output too
+        assert "NTLM [redacted]" in outputs[-1]
         assert run("windows-auth", "folders", email, "--trace", "-v") == 0
         assert (
             run("windows-auth", "addresslists", email, "--addressbook-url", nspi, "--auth", "negotiate") == 0

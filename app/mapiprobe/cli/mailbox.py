@@ -136,9 +136,9 @@ def _run(
     args: argparse.Namespace, work: Callable[[Any], dict[str, Any]]
 ) -> tuple[dict[str, Any] | None, Any]:
     """Set up, run ``work(session)``, tear down; returns (result, trace) or raises _Failure."""
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.session.mailbox import MailboxError, MailboxSession
     from mapiprobe.transport.errors import TransportError
-    from mapiprobe.transport.trace import Trace
 
     try:
         connection = connection_options_from(args)
@@ -157,7 +157,7 @@ def _run(
         raise _Failure("--page-size must be at least 1", EXIT_BAD_INPUT, "usage")
     if connection.insecure:
         print(insecure_warning(), file=sys.stderr)
-    trace = Trace()
+    trace = recorder_from(args).trace()
     cancel = threading.Event()
 
     def progress(event: Any) -> None:
