@@ -21,6 +21,7 @@ from .auth import install as install_auth
 from .autodiscover import AUTODISCOVER_PATH, AutodiscoverService
 from .net import BlackHole, DnsServer
 from .org import Organisation, SimUser, load_organisation
+from .proxy import HttpProxy
 from .scenarios import SCENARIOS
 from .tls import CertificateScenarios, issue_server_cert, load_or_create_ca, server_context
 from .web import BasicAuth, Listener, ReceivedRequest, Response, Site
@@ -78,6 +79,8 @@ class Simulator:
         self._http: Listener | None = None
         self._dns: DnsServer | None = None
         self._blackhole: BlackHole | None = None
+        self.proxy: HttpProxy | None = None
+        """A forward proxy (simulator/proxy.py): a tunnel, or TLS interception in ``proxy-intercept``."""
         self.port = 0
         self.http_port = 0
         self.dns_port = 0
@@ -117,6 +120,13 @@ class Simulator:
         self._http = Listener("http", self.http_site)
         self._dns = DnsServer(self.org)
         self._blackhole = BlackHole()
+        self.proxy = HttpProxy(
+            self.route,
+            self.state_dir,
+            [*self.org.hosts(), "localhost"],
+            intercept=lambda: self.scenario == "proxy-intercept",
+        )
+        self.proxy.start()
         self.port, self.http_port = self._https.port, self._http.port
         self.dns_port, self.blackhole_port = self._dns.port, self._blackhole.port
         for part in (self._https, self._http, self._dns, self._blackhole):
@@ -140,6 +150,8 @@ class Simulator:
             thread.start()
         for thread in stoppers:
             thread.join(timeout=10)
+        if self.proxy is not None:
+            self.proxy.stop()
         self._started = False
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -191,6 +203,18 @@ class Simulator:
             out.append(f"{host}:80:127.0.0.1:{self.http_port}")
         return out
 
+    def route(self, host: str, port: int) -> tuple[str, int]:
+        """Where a connection for (host, port) goes, by :attr:`connect_to` (unknown names: unchanged)."""
+        for rule in self.connect_to:
+            name, rport, addr, aport = rule.split(":")
+            if name == host.lower() and int(rport) == port:
+                return addr, int(aport)
+        return host, port
+
+    @property
+    def proxy_url(self) -> str | None:
+        return self.proxy.url if self.proxy is not None else None
+
     def info(self) -> dict[str, Any]:
         """The object ``mapiprobe simulator --json`` prints."""
         return {
@@ -205,6 +229,7 @@ class Simulator:
             "http_port": self.http_port,
             "dns_server": f"127.0.0.1:{self.dns_port}",
             "blackhole_port": self.blackhole_port,
+            "proxy": self.proxy_url,
         }
 
 

@@ -68,6 +68,7 @@ class TraceRecord:
     response_code: str | None = None  # X-ResponseCode (MAPI/HTTP); a late one in the envelope wins
     annotations: tuple[tuple[str, str], ...] = field(default=())
     pending_count: int | None = None  # PENDING keep-alives in the MAPI/HTTP response stream
+    proxy: str | None = None  # the proxy (http://host:port) the request went through; None: direct
 
     def __post_init__(self) -> None:
         # MAPI/HTTP facts seen in the response stream arrive as annotations (see the module docstring).
