@@ -110,12 +110,13 @@ class HttpProxy:
                 upstream = socket.create_connection(addr, timeout=10)
                 conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 if self.intercept():
-                    client_side = self._server_context().wrap_socket(conn, server_side=True)
+                    # wrap_socket takes the descriptors over: the wrapped sockets are the ones to close.
+                    conn = self._server_context().wrap_socket(conn, server_side=True)
                     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                     ctx.check_hostname = False
                     ctx.verify_mode = ssl.CERT_NONE
-                    server_side = ctx.wrap_socket(upstream, server_hostname=host.strip("[]"))
-                    self._pump(client_side, server_side)
+                    upstream = ctx.wrap_socket(upstream, server_hostname=host.strip("[]"))
+                    self._pump(conn, upstream)
                 else:
                     self._pump(conn, upstream)
                 return
