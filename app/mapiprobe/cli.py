@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "mapiprobe.cli_mailbox",
     "mapiprobe.cli_addressbook",
     "mapiprobe.cli_probe",
+    "mapiprobe.cli_check",
 )
 
 _HEX_JUNK = re.compile(r"0x|[\s:,;\-_]|\\x", re.IGNORECASE)

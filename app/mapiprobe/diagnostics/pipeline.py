@@ -72,6 +72,9 @@ class DiagnosisOptions:
     url: str | None = None  # --url: ask this Autodiscover URL instead of discovering
     allowed_hosts: frozenset[str] = frozenset()
     candidate_timeout: float | None = None  # None: the connection's connect timeout
+    use_srv: bool = True
+    use_v2: bool = True
+    use_redirect_probe: bool = True
     idle_check_s: float = 0.0  # stay silent this long before the PING (0: PING at once)
     slow_request_s: float = SLOW_REQUEST_S
 
@@ -610,6 +613,9 @@ class Diagnosis:
                     url=self.options.url,
                     allowed_hosts=self.options.allowed_hosts,
                     candidate_timeout=timeout,
+                    use_srv=self.options.use_srv,
+                    use_v2=self.options.use_v2,
+                    use_redirect_probe=self.options.use_redirect_probe,
                 ),
                 consent=self.consent,
                 cancel=self.cancel,

@@ -534,9 +534,12 @@ class TracingTransport(httpx.HTTPTransport):
 class RoutingTransport(httpx.BaseTransport):
     """Sends each request through the transport of the proxy :class:`ProxySelector` picks for its URL."""
 
-    def __init__(self, selector: ProxySelector, make: Callable[[str | None], TracingTransport]) -> None:
+    def __init__(
+        self, selector: ProxySelector, make: Callable[[str | None], TracingTransport], trace: Trace | None
+    ) -> None:
         self.selector = selector
         self._make = make
+        self.trace = trace  # like TracingTransport.trace: given to every transport made
         self._transports: dict[str | None, TracingTransport] = {}
         self._lock = threading.Lock()
 
@@ -546,6 +549,7 @@ class RoutingTransport(httpx.BaseTransport):
             found = self._transports.get(proxy)
             if found is None:
                 found = self._transports[proxy] = self._make(proxy)
+            found.trace = self.trace
             return found
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -606,7 +610,7 @@ def make_client(
 
     selector = proxy_selector(options)
     transport: httpx.BaseTransport = (
-        RoutingTransport(selector, transport_via) if selector.may_proxy else transport_via(None)
+        RoutingTransport(selector, transport_via, trace) if selector.may_proxy else transport_via(None)
     )
     timeout = httpx.Timeout(
         connect=options.connect_timeout,
