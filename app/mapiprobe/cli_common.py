@@ -1,8 +1,8 @@
 """Command-line options every network command shares: where to connect, whom to trust, who to be.
 
 ``add_connection_options(parser)`` adds ``--connect-to`` (repeatable, curl's HOST:PORT:ADDR:PORT),
-``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--dns-server ADDR:PORT``, ``--proxy``, and who
-to be:
+``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--dns-server ADDR:PORT``, ``--proxy``,
+and who to be:
 ``--user``, ``--password-stdin``, ``--auth {auto,basic,ntlm,negotiate,bearer}``, ``--no-basic``,
 ``--token-file``, ``--save-password`` and ``--forget-password``.
 

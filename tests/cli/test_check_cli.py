@@ -122,7 +122,7 @@ def test_broken_autodiscover_document(
 ) -> None:
     body = b'<?xml version="1.0"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autod'
     with xml_server(["autodiscover.contoso.test"], body, delay=0, directory=tmp_path) as server:
-        code, out, err = run(
+        code, _out, err = run(
             capsys,
             monkeypatch,
             sim,
@@ -154,9 +154,8 @@ def _tcp_server(handle: Any) -> Iterator[int]:
                 continue
             except OSError:
                 return
-            with conn:
-                with contextlib.suppress(OSError):
-                    handle(conn)
+            with conn, contextlib.suppress(OSError):
+                handle(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -178,7 +177,7 @@ def test_plain_http_where_tls_belongs(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sim: Simulator
 ) -> None:
     with _tcp_server(_plain_http) as port:
-        code, out, err = run(
+        code, out, _err = run(
             capsys, monkeypatch, sim, "--json", first=(f"mail.contoso.test:443:127.0.0.1:{port}",)
         )
     data = json.loads(out)

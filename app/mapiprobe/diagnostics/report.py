@@ -43,6 +43,7 @@ VERDICT_WORDS = {
     "warn": "Outlook should connect, with warnings",
     "fail": "Outlook cannot connect",
 }
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STATUS_MARK = {"pass": "✔", "warn": "⚠", "fail": "✖", "skipped": "–", "running": "…"}
 
 
@@ -66,7 +67,7 @@ def status_rows(result: DiagnosisResult) -> list[dict[str, str]]:
         records = [r for r in result.trace if _same_endpoint(r.url, url)]
         if not records:
             continue
-        failures = [r for r in records if r.outcome != "ok" or (r.status or 0) >= 400 and r.status != 401]
+        failures = [r for r in records if r.outcome != "ok" or ((r.status or 0) >= 400 and r.status != 401)]
         done = [r.total_ms for r in records if r.total_ms is not None]
         tls = next((r for r in reversed(records) if r.tls_version), None)
         expiry = result.facts.get(expiry_key)
@@ -203,7 +204,7 @@ def waterfall_svg(records: Sequence[TraceRecord], t0: float, *, width: int = 110
         return '<p class="muted">No HTTP request was made.</p>'
     row_h, label_w, pad = 18, 330, 4
     ends = [(r.started_at - t0) * 1000 + (r.total_ms or 0) for r in records]
-    span = max(max(ends), 1.0)
+    span = max(*ends, 1.0)
     chart_w = width - label_w - 10
     scale = chart_w / span
     height = (len(records) + 1) * row_h + pad * 2
@@ -241,7 +242,9 @@ def waterfall_svg(records: Sequence[TraceRecord], t0: float, *, width: int = 110
             cx += w
         total = f"{r.total_ms:.0f} ms" if r.total_ms is not None else "?"
         outcome = f"{r.status}" if r.status is not None else r.outcome
-        parts.append(f'<text x="{min(cx + 4, width - 90):.1f}" y="{y + 13}">{_e(f"{outcome} {total}")}</text>')
+        parts.append(
+            f'<text x="{min(cx + 4, width - 90):.1f}" y="{y + 13}">{_e(f"{outcome} {total}")}</text>'
+        )
     y = pad + len(records) * row_h + 12
     for k in range(5):
         ms = span * k / 4
@@ -258,8 +261,7 @@ def render_html(result: DiagnosisResult) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; '
-        "img-src data:\">",
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>mapiprobe diagnosis: {_e(result.email)}: {_e(verdict)}</title>",
         f"<style>{_CSS}</style></head><body>",
@@ -278,8 +280,10 @@ def render_html(result: DiagnosisResult) -> str:
             f"<p><b>Remedy:</b> {_e(first.remedy or '-')}</p></div>"
         )
     out.append("</div>")
-    out.append('<h2>Steps</h2><table id="steps"><tr><th>Status</th><th>Step</th><th>Target</th><th>Time</th>'
-               "<th>Result</th></tr>")
+    out.append(
+        '<h2>Steps</h2><table id="steps"><tr><th>Status</th><th>Step</th><th>Target</th><th>Time</th>'
+        "<th>Result</th></tr>"
+    )
     out += [_step_row(i, s) for i, s in enumerate(result.steps, 1)]
     out.append("</table>")
     rows = status_rows(result)
@@ -311,11 +315,9 @@ def render_html(result: DiagnosisResult) -> str:
         head = "\n".join(f"> {k}: {v}" for k, v in r.request_headers)
         tail = "\n".join(f"< {k}: {v}" for k, v in r.response_headers)
         via = f" via {r.proxy}" if getattr(r, "proxy", None) else ""
-        out.append(
-            f"<pre>{_e(f'#{r.seq} {r.method} {r.url}{via} -> {r.status or r.outcome} ({r.total_ms or "
-            f"0:.0f} ms)')}"
-            f"\n{_e(head)}\n{_e(tail)}{_e(chr(10) + 'error: ' + r.error if r.error else '')}</pre>"
-        )
+        first = f"#{r.seq} {r.method} {r.url}{via} -> {r.status or r.outcome} ({r.total_ms or 0:.0f} ms)"
+        error = f"\nerror: {r.error}" if r.error else ""
+        out.append(f"<pre>{_e(first)}\n{_e(head)}\n{_e(tail)}{_e(error)}</pre>")
     out.append("</details></div>")
     out.append("</body></html>")
     return "\n".join(out)
@@ -338,5 +340,12 @@ def summary_text(result: DiagnosisResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["STATUS_COLUMNS", "render_html", "render_json", "report_json", "status_rows", "summary_text",
-           "waterfall_svg"]
+__all__ = [
+    "STATUS_COLUMNS",
+    "render_html",
+    "render_json",
+    "report_json",
+    "status_rows",
+    "summary_text",
+    "waterfall_svg",
+]
