@@ -173,9 +173,9 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px;border-bott
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border:1px solid #ddd;padding:4px 6px;
 text-align:left;vertical-align:top}th{background:#f5f5f7}
 td.t{word-break:break-all;max-width:360px}.s-pass{color:#188038}.s-warn{color:#b06000}.s-fail{color:#c5221f}
-.s-skipped{color:#777}td.ms{white-space:nowrap}.mark{font-weight:bold;white-space:nowrap}.cause{margin:2px 0}.remedy{margin:2px 0;
-color:#174ea6}details{margin:6px 0}summary{cursor:pointer}pre{white-space:pre-wrap;word-break:break-all;
-background:#f5f5f7;padding:6px;font-size:12px}.muted{color:#666}
+.s-skipped{color:#777}td.ms{white-space:nowrap}.mark{font-weight:bold;white-space:nowrap}
+.cause{margin:2px 0}.remedy{margin:2px 0;color:#174ea6}details{margin:6px 0}summary{cursor:pointer}
+pre{white-space:pre-wrap;word-break:break-all;background:#f5f5f7;padding:6px;font-size:12px}.muted{color:#666}
 """
 
 
@@ -194,7 +194,8 @@ def _step_row(index: int, step: Step) -> str:
         f'<tr id="step-{index}" data-step="{_e(step.id)}" data-status="{status}">'
         f'<td class="mark s-{status}">{STATUS_MARK.get(status, "")} {_e(status)}</td>'
         f"<td>{_e(step.title)}<br><code>{_e(step.id)}</code></td>"
-        f'<td class="t">{_e(step.target)}</td><td class="ms">{step.elapsed_ms:.0f} ms</td><td>{detail}</td></tr>'
+        f'<td class="t">{_e(step.target)}</td><td class="ms">{step.elapsed_ms:.0f} ms</td>'
+        f"<td>{detail}</td></tr>"
     )
 
 
