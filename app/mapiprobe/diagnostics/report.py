@@ -147,7 +147,10 @@ def report_json(result: DiagnosisResult) -> dict[str, Any]:
         "elapsed_ms": round(result.elapsed_ms, 1),
         "cancelled": result.cancelled,
         "first_problem": first.to_json() if first is not None else None,
-        "steps": [s.to_json() for s in result.steps],
+        "steps": [
+            {**s.to_json(), "start_ms": round((s.started_at - result.started_at) * 1000, 1)}
+            for s in result.steps
+        ],
         "connection_status": status_rows(result),
         "facts": {k: v for k, v in result.facts.items() if isinstance(v, str | int | float | bool | None)},
         "requests": [_record_json(r, result.started_at) for r in result.trace],

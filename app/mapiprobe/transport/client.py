@@ -274,16 +274,50 @@ def os_trust_context() -> ssl.SSLContext:
     return ctx
 
 
+_SHARED_CONTEXTS: dict[tuple[object, ...], ssl.SSLContext] = {}
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 8
+
+
+def _trust_key(options: ConnectionOptions) -> tuple[object, ...] | None:
+    """What a verifying context is made of: the CA bundle and each --ca-cert file as it is now on disk."""
+    key: list[object] = []
+    for path in options.ca_certs:
+        try:
+            st = Path(path).stat()
+        except OSError:
+            return None  # let the load below report the file
+        key.append((str(Path(path).resolve()), st.st_mtime_ns, st.st_size))
+    return tuple(key)
+
+
 def make_ssl_context(options: ConnectionOptions) -> ssl.SSLContext:
-    """The OS trust store plus ``--ca-cert`` files; or no verification at all with ``--insecure``."""
+    """The OS trust store plus ``--ca-cert`` files; or no verification at all with ``--insecure``.
+
+    Outside Windows and macOS, verifying contexts are shared between the clients of a process that trust
+    the same files (reading the CA bundle costs ~20 ms of CPU; a diagnosis makes a dozen clients): a
+    context is only configured here, and httpcore sets the same ALPN on it each time, under the GIL.
+    """
     if options.insecure:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
+    key = _trust_key(options) if sys.platform not in ("win32", "darwin") else None
+    if key is not None:
+        key = (os_trust_context, *key)  # a replaced trust-store factory (tests) makes its own contexts
+        with _SHARED_LOCK:
+            found = _SHARED_CONTEXTS.get(key)
+        if found is not None:
+            return found
     ctx = os_trust_context()
     for path in options.ca_certs:
         ctx.load_verify_locations(cafile=str(path))
+    if key is not None and not isinstance(ctx, truststore.SSLContext):
+        with _SHARED_LOCK:
+            if len(_SHARED_CONTEXTS) >= _SHARED_MAX:
+                _SHARED_CONTEXTS.pop(next(iter(_SHARED_CONTEXTS)))
+            ctx = _SHARED_CONTEXTS.setdefault(key, ctx)
     return ctx
 
 
