@@ -188,6 +188,29 @@ def test_plain_http_where_tls_belongs(
     assert probe and probe[0]["status"] == "skipped"
 
 
+def test_endpoint_host_that_refuses_connections(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sim: Simulator
+) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    code, out, _err = run(
+        capsys, monkeypatch, sim, "--json", "-q", first=(f"mail.contoso.test:443:127.0.0.1:{closed}",)
+    )
+    data = json.loads(out)
+    steps = {
+        (s["id"], s["target"].split("/")[2] if "://" in s["target"] else s["target"]): s
+        for s in data["steps"]
+    }
+    assert code == 1
+    assert steps[("tcp", "mail.contoso.test:443")]["cause_code"] == "tcp-refused"
+    reach = [s for s in data["steps"] if s["id"] == "reachability"]
+    assert reach and all(s["status"] == "fail" and s["cause_code"] == "endpoint-unreachable" for s in reach)
+    assert "not reachable from here" in reach[0]["cause"]
+    skipped = next(s for s in data["steps"] if s["id"] == "mailbox-connect")
+    assert skipped["status"] == "skipped" and "not reachable" in skipped["summary"]
+
+
 def _refusing_proxy(conn: socket.socket) -> None:
     conn.settimeout(2)
     conn.recv(4096)

@@ -82,7 +82,11 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=cmd_check)
 
 
+_PRINT_LOCK = threading.Lock()
+
+
 def _progress(event: Any) -> None:
+    """One step's line (and its cause) on standard error; host checks finish on several threads at once."""
     step = event.step
     if event.kind == "started":
         return
@@ -91,7 +95,9 @@ def _progress(event: Any) -> None:
         line += f"\n          {step.cause or step.summary}"
     elif step.status == "skipped":
         line += f"\n          {step.summary}"
-    print(line, file=sys.stderr, flush=True)
+    with _PRINT_LOCK:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
 
 def cmd_check(args: argparse.Namespace) -> int:

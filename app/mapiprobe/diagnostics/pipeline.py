@@ -795,13 +795,31 @@ class Diagnosis:
                 *evidence,
                 role=role,
                 url=redact_url(chosen),
-                detail="TCP or TLS failed, see the host steps",
+                detail="no TCP connection: see the host steps",
             )
 
-        step = self._run_step("reachability", redact_url(chosen) if chosen else role, work)
+        target = redact_url(chosen) if chosen else role
+        tls_failed = [
+            f.host
+            for f in (self._facts_of(external), self._facts_of(internal))
+            if f is not None and f.tcp_ok and not f.tls_ok
+        ]
+        if tls_failed and not any(host_ok(u) for u in (external, internal)):
+            # Reached, but TLS failed: the tls step has the cause; what depends on it is skipped.
+            step = self._skip("reachability", target, f"the TLS check of {tls_failed[0]} failed")
+            self.facts[f"{role}_url"] = redact_url(chosen)
+            self.facts[f"{role}_reachable"] = False
+            return chosen
+        step = self._run_step("reachability", target, work)
         self.facts[f"{role}_url"] = redact_url(chosen)
         self.facts[f"{role}_reachable"] = step.status == Status.PASS
         return chosen
+
+    def _facts_of(self, url: str | None) -> _HostFacts | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        return self._hosts.get(((parts.hostname or "").lower(), parts.port or 443))
 
     def _probe_steps(self, endpoints: Sequence[tuple[str, str]]) -> None:
         from mapiprobe.session.probe import Prober
@@ -891,7 +909,7 @@ class Diagnosis:
         mailbox: MailboxSession | None = None
         blocked = None
         if probe_mbx is not None and probe_mbx.status in (Status.FAIL, Status.SKIPPED):
-            blocked = "the mailbox endpoint failed the probe"
+            blocked = _because(probe_mbx, "the mailbox endpoint failed the probe")
         if not legacy_dn:
             blocked = "Autodiscover gave no LegacyDN"
         moved: list[str] = []
@@ -1026,7 +1044,7 @@ class Diagnosis:
         from mapiprobe.session.addressbook import AddressBookSession
 
         if probe_ab is not None and probe_ab.status in (Status.FAIL, Status.SKIPPED):
-            self._skip("ab-bind", ab_target, "the address book endpoint failed the probe")
+            self._skip("ab-bind", ab_target, _because(probe_ab, "the address book endpoint failed the probe"))
             self._skip("resolve", self.email, "no address book session")
             return
         auth = self._auth()
@@ -1255,6 +1273,13 @@ class Diagnosis:
             return None
         o = outcomes[-1]
         return f"{o.scheme}{' (' + o.mechanism + ')' if o.mechanism else ''}"
+
+
+def _because(step: Step, failed: str) -> str:
+    """Why a dependent step is skipped: the same reason as ``step`` when it was skipped itself."""
+    if step.status == Status.SKIPPED:
+        return step.summary.removeprefix("skipped: ")
+    return failed
 
 
 def _word(ok: bool | None) -> str:
