@@ -74,6 +74,10 @@ class Simulator:
         self.endpoints: dict[str, MapiHttpService] = {}
         """MAPI/HTTP services by name (``emsmdb``, ``nspi``); tests turn their knobs (fault, delay_s...)."""
         self._install_routes()
+        from .rpcproxy import install as install_rpcproxy
+
+        self.rpcproxy = install_rpcproxy(self)
+        """RPC over HTTP (simulator/rpcproxy.py) at /rpc/rpcproxy.dll, on the mailbox endpoint's engine."""
         self._https: Listener | None = None
         self._http: Listener | None = None
         self._dns: DnsServer | None = None
@@ -130,6 +134,7 @@ class Simulator:
         self._stopping.set()
         for service in self.endpoints.values():
             service.stop()
+        self.rpcproxy.stop()
         # Stop the listeners side by side: each waits for its own loop to notice.
         stoppers = [
             threading.Thread(target=part.stop, name="sim-stop", daemon=True)

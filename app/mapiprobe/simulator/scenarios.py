@@ -24,6 +24,10 @@ SCENARIOS: dict[str, str] = {
     "cert-wrong-name": "mail.<domain> presents a certificate whose names do not cover it",
     "cert-expired": "mail.<domain> presents a certificate that expired two days ago",
     "cert-missing-intermediate": "mail.<domain> sends its certificate but not the intermediate CA above it",
+    "basic-only": "every endpoint offers Basic only; RPC/HTTP accepts RPC-level auth none (as gromox)",
+    "rpch-unknown-server": "the RPC proxy refuses every RPC server name (HTTP 503)",
+    "rpch-channel-cut": "the RPC proxy drops the OUT channel after the first EcDoRpcExt2 answer",
+    "rpch-authn-level": "the RPC server refuses binds with RPC-level authentication (bind_nak) like gromox",
 }
 
 __all__ = ["SCENARIOS"]

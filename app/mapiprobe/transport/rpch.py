@@ -317,6 +317,11 @@ class _Channel:
             try:
                 ev = self.h11.next_event()
             except h11.RemoteProtocolError as exc:
+                if "peer closed connection" in str(exc):
+                    raise ConnectionLost(
+                        f"the RPC proxy closed the {self.name} channel in the middle of its answer",
+                        url=self.owner.endpoint.url,
+                    ) from None
                 raise HTTPFailure(f"the {self.name} channel's answer is not valid HTTP: {exc}") from None
             if ev is not h11.NEED_DATA:
                 return ev
@@ -556,6 +561,18 @@ class RpchConnection:
             ch.request(method, 0, b"", header, f"{label} (authentication leg {legs})")
             resp = ch.response(timeout)
             ch.body(timeout)
+            if 200 <= resp.status_code < 300:
+                # The handshake finished on this leg: the connection is authenticated (IIS keeps an
+                # NTLM/Negotiate logon for the connection); the channel request goes without a token.
+                server_token = _token(resp, scheme)
+                if server_token is not None and not ctx.complete:
+                    try:
+                        ctx.step(server_token)
+                    except Exception as exc:
+                        raise AuthenticationFailed(ep.url, scheme, offered=()) from _Reason(exc)
+                ch.next_cycle()
+                ch.request(method, length, body, [], label)
+                return
             if resp.status_code != 401:
                 raise HTTPFailure(
                     f"the RPC proxy answered {resp.status_code} to an authentication leg",
@@ -637,7 +654,12 @@ class RpchConnection:
         elif resp.status_code == 400:
             text += " (the proxy rejects the request; the RPC server name is malformed or not allowed)"
         snippet = body[:200].decode("latin-1", "replace").strip()
-        if snippet and resp.status_code >= 400 and "<" not in snippet[:1]:
+        if (
+            snippet
+            and resp.status_code >= 400
+            and "<" not in snippet[:1]
+            and not snippet.startswith(str(resp.status_code))
+        ):
             text += f": {snippet}"
         return text
 
@@ -650,7 +672,10 @@ class RpchConnection:
                 self.stats.http_scheme = {"basic": "Basic", "ntlm": "NTLM", "negotiate": "Negotiate"}.get(
                     self.http_scheme.lower()
                 )
-            if self.stats.http_scheme is None:
+            scheme = self.stats.http_scheme
+            if scheme is not None and scheme != "anonymous" and not self.endpoint.https:
+                raise InsecureCredentialRefused(self.endpoint.url, scheme)
+            if scheme is None:
                 self.echo()
             timeout = self.options.read_timeout
             out = self._out = _Channel(self, "OUT")
@@ -799,7 +824,12 @@ class RpchConnection:
             pdu = self._read_pdu(timeout)
             body = pdu.parse()
             if isinstance(body, BindNak):
-                raise RpchError(f"the RPC server refused the bind: {body.reason_name}", stage="bind")
+                hint = (
+                    "it may want RPC-level authentication none, as gromox does"
+                    if self.rpc_auth != "none"
+                    else "it wants RPC-level authentication (NTLM or Negotiate), as Exchange does"
+                )
+                raise RpchError(f"the RPC server refused the bind: {body.reason_name} ({hint})", stage="bind")
             if not isinstance(body, BindAck):
                 raise RpchError(f"the bind was answered with PDU type {pdu.ptype}", stage="bind")
             if not body.results or not body.results[0].accepted:
@@ -872,7 +902,10 @@ class RpchConnection:
             sec = self.security
             signed = sec is not None and sec.signs
             overhead = 24 + (8 + SIGNATURE_SIZE + 3 if signed else 0)
-            for flags, piece in fragment_stub(stub, self.max_xmit, overhead):
+            # A fragment never takes more than half the IN proxy's window: the proxy acknowledges every
+            # half window (MS-RPCH 3.2.2.4), so a whole-window fragment could wait for an ack forever.
+            max_frag = max(1024, min(self.max_xmit, self._peer_window // 2))
+            for flags, piece in fragment_stub(stub, max_frag, overhead):
                 fixed = Request(opnum, piece, context_id, alloc_hint=len(stub)).fixed()
                 if signed:
                     assert sec is not None
