@@ -71,6 +71,7 @@ from mapiprobe.protocol.dcerpc import (
     fragment_stub,
 )
 from mapiprobe.protocol.emsmdb_rpc import (
+    MAX_ROP_OUT,
     OPNUM_CONNECT_EX,
     OPNUM_DISCONNECT,
     OPNUM_RPC_EXT2,
@@ -984,8 +985,10 @@ class EmsmdbRpcClient:
             self.handle = resp.handle
         return resp
 
-    def execute(self, rop_in: bytes, *, flags: int = 0x3, aux_in: bytes = b"") -> RpcExt2Response:
-        req = RpcExt2Request(self.handle, rop_in, flags=flags, aux_in=aux_in)
+    def execute(
+        self, rop_in: bytes, *, flags: int = 0x3, aux_in: bytes = b"", cb_out: int = MAX_ROP_OUT
+    ) -> RpcExt2Response:
+        req = RpcExt2Request(self.handle, rop_in, flags=flags, cb_out=min(cb_out, MAX_ROP_OUT), aux_in=aux_in)
         resp = RpcExt2Response.decode(self.connection.call(OPNUM_RPC_EXT2, req.encode()))
         if resp.return_value == 0:
             self.handle = resp.handle
