@@ -313,5 +313,5 @@ def test_cert_principal_name_is_checked(sim: Simulator) -> None:
         good.open()
     bad = connection(sim, rpc_auth="ntlm")
     bad.endpoint = replace(bad.endpoint, cert_principal="msstd:exchange.fabrikam.test")
-    with bad, pytest.raises(TLSFailure, match="not the CertPrincipalName exchange.fabrikam.test"):
+    with bad, pytest.raises(TLSFailure, match=r"not the CertPrincipalName exchange\.fabrikam\.test"):
         bad.open()
