@@ -401,7 +401,8 @@ def test_ecdorpcext2_decodes_down_to_the_rops() -> None:
     from mapiprobe.protocol.rops import RopLogonRequest
 
     rops = [RopLogonRequest(0, 0, 0x01, 0x01000000, 0, "/o=Contoso/cn=Recipients/cn=alice")]
-    stub = emsmdb_rpc.RpcExt2Request(ContextHandle(0, uuid.UUID(int=7)), rop_input(rops, [0xFFFFFFFF])).encode()
+    handle = ContextHandle(0, uuid.UUID(int=7))
+    stub = emsmdb_rpc.RpcExt2Request(handle, rop_input(rops, [0xFFFFFFFF])).encode()
     shown = to_jsonable(kinds()["emsmdb-rpc-request"].func(stub, DecodeContext(request_type="11")))
     assert shown["stub"]["pulFlags"] == 3
     rop = shown["RopBuffer"][0]["RopsList"][0]
