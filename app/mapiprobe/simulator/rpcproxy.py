@@ -18,7 +18,7 @@ RPC-level user must be the HTTP-level one. The EMSMDB methods run on the mailbox
 Scenarios: ``basic-only`` (Basic at HTTP, RPC-level none accepted, as gromox), ``rpch-unknown-server``
 (the proxy answers 503 for every RPC server name), ``rpch-channel-cut`` (the OUT channel is dropped after
 the first EcDoRpcExt2 answer), ``rpch-authn-level`` (binds with RPC-level authentication are refused with
-a bind_nak, as a server without NTLM-in-RPC does).
+a bind_nak, binds without it accepted: a server without NTLM-in-RPC).
 """
 
 from __future__ import annotations
@@ -324,7 +324,7 @@ class RpcProxyService:
             vc.close()
 
     def _security_wanted(self) -> bool:
-        return self.sim.scenario not in ("basic-only",)
+        return self.sim.scenario not in ("basic-only", "rpch-authn-level")
 
     def _bind(self, vc: VirtualConnection, pdu: Pdu) -> None:
         body = pdu.parse()
