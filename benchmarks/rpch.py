@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             mark = "" if ratio <= TARGET_RATIO else "  (above target)"
             print(
                 f"{name:<10} {last['folders']:>7} {last['http_requests']:>8} {last['tcp_connections']:>8} "
-                f"{last['round_trips']:>11} {median * 1000:>10.1f} {min(times) * 1000:>8.1f} {floor * 1000:>9.1f} "
-                f"{ratio:>6.2f}{mark}"
+                f"{last['round_trips']:>11} {median * 1000:>10.1f} {min(times) * 1000:>8.1f} "
+                f"{floor * 1000:>9.1f} {ratio:>6.2f}{mark}"
             )
         print(f"RPC/HTTP / MAPI/HTTP wall time: {medians['RPC/HTTP'] / medians['MAPI/HTTP']:.2f}")
     finally:
