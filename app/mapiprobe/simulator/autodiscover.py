@@ -228,6 +228,8 @@ class AutodiscoverService:
         """EXCH (inside), EXPR and EXHTTP (outside). Exchange 2019's defaults: Outlook Anywhere's external
         client authentication Negotiate, internal NTLM; ``basic-only`` says Basic everywhere."""
         org = self.org
+        # Outlook Anywhere's HTTP authentication (simulator/rpcproxy.py's /rpc/ offers Negotiate, NTLM and
+        # Basic, as Exchange 2019's IIS does); Basic in the basic-only scenario (gromox-like).
         inside, outside = ("Basic", "Basic") if basic_only else ("Ntlm", "Negotiate")
         mail = f"https://{org.mail_host}"
         server_dn = f"{org.administrative_group}/cn=Configuration/cn=Servers/cn={mailbox_id}"
