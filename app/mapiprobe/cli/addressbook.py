@@ -28,9 +28,11 @@ from mapiprobe.cli.options import (
     EXIT_SERVER_FAILURE,
     OptionError,
     add_connection_options,
+    add_discovery_options,
     auth_from,
     connection_options_from,
     credentials_from,
+    discovery_options_from,
     insecure_warning,
 )
 
@@ -55,6 +57,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="skip Autodiscover: the address book endpoint URL (https://.../mapi/nspi/?MailboxId=...)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_discovery_options(parser)
     add_connection_options(parser)
 
 
@@ -112,8 +115,13 @@ def _addressbook_url(
             raise _Failure("--addressbook-url must be an https:// URL", EXIT_BAD_INPUT, "usage")
         return str(args.addressbook_url)
     from mapiprobe.cli.capture import recorder_from
-    from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions, UsageError
+    from mapiprobe.session.autodiscover import AutodiscoverSession, UsageError
+    from mapiprobe.session.mapihttp_disabled import rpc_http_only
 
+    try:
+        options = discovery_options_from(args, connection)
+    except OptionError as exc:
+        raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
     try:
         discovery = AutodiscoverSession(
             args.email,
@@ -121,7 +129,7 @@ def _addressbook_url(
             credentials=credentials,
             auth_scheme=args.auth,
             connection=connection,
-            options=DiscoveryOptions(candidate_timeout=connection.connect_timeout),
+            options=options,
             cancel=cancel,
             trace=recorder_from(args).trace(),
         )
@@ -130,6 +138,9 @@ def _addressbook_url(
     result = discovery.run()
     mapi = result.response.mapi_http if result.response is not None else None
     url = (mapi.addressbook_external or mapi.addressbook_internal) if mapi is not None else None
+    only_rpc = rpc_http_only(result.response)
+    if not url and only_rpc:
+        raise _Failure(only_rpc, kind="rpc-http-only")
     if not url:
         why = (
             result.problem.message
