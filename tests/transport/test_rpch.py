@@ -317,3 +317,28 @@ def test_cert_principal_name_is_checked(sim: Simulator) -> None:
     bad.endpoint = replace(bad.endpoint, cert_principal="msstd:exchange.fabrikam.test")
     with bad, pytest.raises(TLSFailure, match=r"not the CertPrincipalName exchange\.fabrikam\.test"):
         bad.open()
+
+
+def test_session_keepalive_pings_the_in_channel(sim: Simulator) -> None:
+    """A session over RPC/HTTP pings (RTS Ping on the IN channel) before the proxy's ConnectionTimeout."""
+    import time
+
+    from mapiprobe.session.mailbox import MailboxSession
+    from mapiprobe.session.mailbox_transport import rpc_http_transport
+    from mapiprobe.session.rpch_settings import RpcHttpSettings
+
+    u = sim.users[0]
+    sim.rpcproxy.connection_timeout_ms = 1500
+    before = sim.rpcproxy.pings_received
+    opts = ConnectionOptions(ca_certs=(sim.ca_cert_path,), connect_to=tuple(sim.connect_to), read_timeout=5)
+    settings = RpcHttpSettings(sim.org.mail_host, f"{u.mailbox_guid}@{sim.org.domain}", auth_package="Ntlm")
+    transport = rpc_http_transport(settings, Credentials(u.email, u.password), opts, trace=Trace())
+    try:
+        with MailboxSession(transport.url, user_dn=u.legacy_dn, transport=transport) as session:
+            assert session.protocol == "RPC/HTTP"
+            time.sleep(2.0)
+            assert session.stats.pings >= 1
+            assert len(session.folders()) > 10  # the virtual connection is still good
+    finally:
+        sim.rpcproxy.connection_timeout_ms = 120_000
+    assert sim.rpcproxy.pings_received > before
