@@ -342,3 +342,38 @@ def test_session_keepalive_pings_the_in_channel(sim: Simulator) -> None:
     finally:
         sim.rpcproxy.connection_timeout_ms = 120_000
     assert sim.rpcproxy.pings_received > before
+
+
+def test_pyspnego_ntlm_primitives_match_ms_nlmp_4_2_4_4() -> None:
+    """MS-NLMP 4.2.4.4 (NTLMv2, extended session security, key exchange): RandomSessionKey 16 x 0x55 (4.2.1),
+    SeqNum 0, plaintext "Plaintext" in UTF-16LE. The seal/sign that transport/rpcsec.py gets from pyspnego's
+    context produces the spec's sealing key, signing key, sealed data and signature."""
+    from spnego._ntlm_raw.crypto import rc4init, sealkey, signkey
+    from spnego._ntlm_raw.messages import NegotiateFlags
+    from spnego._ntlm_raw.security import seal
+
+    f = NegotiateFlags
+    flags = (
+        f.key_exch
+        | f.key_56
+        | f.key_128
+        | f.version
+        | f.target_info
+        | f.extended_session_security
+        | f.target_type_server
+        | f.always_sign
+        | f.ntlm
+        | f.seal
+        | f.sign
+        | f.oem
+        | f.unicode
+    )  # fmt: skip  (the Challenge Flags of MS-NLMP 4.2.4: 0xE28A8233)
+    assert int(flags) == 0xE28A8233
+    session_key = b"\x55" * 16
+    seal_key = sealkey(flags, session_key, "initiate")
+    sign_key = signkey(flags, session_key, "initiate")
+    assert seal_key == bytes.fromhex("59f600973cc4960a25480a7c196e4c58")
+    assert sign_key == bytes.fromhex("4788dc861b4782f35d43fd98fe1a2d39")
+    data, signature = seal(flags, rc4init(seal_key), sign_key, 0, "Plaintext".encode("utf-16-le"))
+    assert data == bytes.fromhex("54e50165bf1936dc996020c1811b0f06fb5f")
+    assert signature == bytes.fromhex("010000007fb38ec5c55d497600000000")
