@@ -128,6 +128,8 @@ OUT_CHANNEL_LENGTH = 76
 ECHO_BODY = b"\x00" * 4
 MAX_FRAG = 0x1000 * 4 - 8  # 16376, what Windows proposes for ncacn_http
 _MAX_ERROR_BODY = 64 * 1024
+MAX_RESPONSE_STUB = 4 * 1024 * 1024
+"""The largest reassembled response stub accepted (a bound for a hostile server; EMSMDB needs ~260 KB)."""
 _READ_SIZE = 64 * 1024
 
 
@@ -558,8 +560,8 @@ class RpchConnection:
         """Authenticate ``ch`` and send the channel request head and ``body``."""
         scheme = self.stats.http_scheme
         ep = self.endpoint
-        if scheme is not None and not ep.https:
-            raise InsecureCredentialRefused(ep.url, scheme)
+        if scheme not in (None, "anonymous") and not ep.https:
+            raise InsecureCredentialRefused(ep.url, scheme or "")
         if scheme is None or scheme == "anonymous":
             ch.request(method, length, body, [], label)
             return
@@ -760,7 +762,12 @@ class RpchConnection:
             raw = self._read_raw(timeout)
             if raw[2] != PType.RTS:
                 raise RpchError(f"expected {name}, the proxy sent PDU type {raw[2]}", stage="out-channel")
-            pdu = RtsPdu.decode(raw)
+            try:
+                pdu = RtsPdu.decode(raw)
+            except ProtocolError as exc:
+                raise RpchError(
+                    f"expected {name}, the proxy sent a bad RTS PDU: {exc}", stage="out-channel"
+                ) from None
             if pdu.name == name:
                 return pdu
             if pdu.name in ("Ping", "FlowControlAck"):
@@ -855,7 +862,12 @@ class RpchConnection:
                 raw = encode_bind(PType.BIND, bind, call_id=call_id)
             self._send_in(raw)
             pdu = self._read_pdu(timeout)
-            body = pdu.parse()
+            try:
+                body = pdu.parse()
+            except ProtocolError as exc:
+                raise RpchError(f"the bind's answer does not decode: {exc}", stage="bind") from None
+            if isinstance(body, Fault):
+                raise RpcFault(body.status, stage="bind", url=self.endpoint.url)
             if isinstance(body, BindNak):
                 hint = (
                     "it may want RPC-level authentication none, as gromox does"
@@ -922,7 +934,7 @@ class RpchConnection:
                 if resp.ptype != PType.ALTER_CONTEXT_RESP:
                     raise RpchError(f"alter_context answered with PDU type {resp.ptype}", stage="bind")
                 out = sec.step(resp.auth_value) if resp.auth_value else None
-        except RpcSecurityError as exc:
+        except (RpcSecurityError, ProtocolError) as exc:
             raise RpchError(str(exc), stage="bind") from None
 
     def call(self, opnum: int, stub: bytes, *, context_id: int = 0) -> bytes:
@@ -951,6 +963,7 @@ class RpchConnection:
                 self._send_in(raw)
             self.stats.rpc_calls += 1
             parts: list[bytes] = []
+            received = 0
             while True:
                 pdu = self._read_pdu(timeout)
                 if pdu.call_id != call_id:
@@ -958,7 +971,10 @@ class RpchConnection:
                         f"answer for call {pdu.call_id} while waiting for call {call_id}", stage="call"
                     )
                 if pdu.ptype == PType.FAULT:
-                    fault = pdu.parse()
+                    try:
+                        fault = pdu.parse()
+                    except ProtocolError as exc:
+                        raise RpchError(f"the fault PDU does not decode: {exc}", stage="call") from None
                     assert isinstance(fault, Fault)
                     raise RpcFault(fault.status, url=self.endpoint.url)
                 if pdu.ptype != PType.RESPONSE:
@@ -969,13 +985,21 @@ class RpchConnection:
                         pdu = sec.unprotect(pdu)
                     except RpcSecurityError as exc:
                         raise RpchError(str(exc), stage="call") from None
-                body = pdu.parse()
+                try:
+                    body = pdu.parse()
+                except ProtocolError as exc:
+                    raise RpchError(f"the call's answer does not decode: {exc}", stage="call") from None
                 assert isinstance(body, Response)
                 parts.append(body.stub)
+                received += len(body.stub)
+                if received > MAX_RESPONSE_STUB:
+                    raise RpchError(
+                        f"the response is larger than {MAX_RESPONSE_STUB} bytes (EMSMDB answers are at most "
+                        "256 KB of ROPs and 4 KB of auxiliary data)",
+                        stage="call",
+                    )
                 if pdu.flags & PFC_LAST_FRAG:
                     return b"".join(parts)
-                if len(parts) > 4096:
-                    raise RpchError("the response has too many fragments", stage="call")
 
     def close(self) -> None:
         with self._lock:
