@@ -35,6 +35,7 @@ import base64
 import binascii
 import collections
 import contextlib
+import dataclasses
 import itertools
 import ssl
 import threading
@@ -368,19 +369,22 @@ class _Channel:
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers]
         elapsed = (time.monotonic() - self.started) * 1000
-        rec = TraceRecord(
-            **{
-                **self.record.__dict__,
-                "status": resp.status_code,
-                "response_headers": redact_headers(headers),
-                "first_byte_ms": elapsed,
-                "total_ms": elapsed,
-                "request_bytes": self.sent,
-                "outcome": "ok" if resp.status_code < 400 else f"http-{resp.status_code}",
-            }
+        self.record = dataclasses.replace(
+            self.record,
+            status=resp.status_code,
+            response_headers=redact_headers(headers),
+            first_byte_ms=elapsed,
+            total_ms=elapsed,
+            request_bytes=self.sent,
+            outcome="ok" if resp.status_code < 400 else f"http-{resp.status_code}",
         )
-        self.record = None
-        if self.owner.trace is not None:
+        if resp.status_code == 200 and self.name == "OUT":
+            return  # the channel's answer lasts as long as the channel: recorded, with its bytes, at close()
+        self._add_record()
+
+    def _add_record(self) -> None:
+        rec, self.record = self.record, None
+        if rec is not None and self.owner.trace is not None:
             self.owner.trace.add(rec)
 
     def body(self, timeout: float, limit: int = _MAX_ERROR_BODY) -> bytes:
@@ -409,10 +413,15 @@ class _Channel:
         self.h11.start_next_cycle()
 
     def close(self) -> None:
-        if self.record is not None and self.owner.trace is not None:
-            rec = TraceRecord(**{**self.record.__dict__, "request_bytes": self.sent, "outcome": "closed"})
-            self.owner.trace.add(rec)
-            self.record = None
+        if self.record is not None:
+            self.record = dataclasses.replace(
+                self.record,
+                request_bytes=self.sent,
+                response_bytes=self.received,
+                total_ms=(time.monotonic() - self.started) * 1000,
+                outcome=self.record.outcome if self.record.status is not None else "closed",
+            )
+            self._add_record()
         if self.stream is not None:
             with contextlib.suppress(Exception):  # closing a dead socket
                 self.stream.close()
