@@ -377,3 +377,16 @@ def test_pyspnego_ntlm_primitives_match_ms_nlmp_4_2_4_4() -> None:
     data, signature = seal(flags, rc4init(seal_key), sign_key, 0, "Plaintext".encode("utf-16-le"))
     assert data == bytes.fromhex("54e50165bf1936dc996020c1811b0f06fb5f")
     assert signature == bytes.fromhex("010000007fb38ec5c55d497600000000")
+
+
+def test_negotiate_at_the_http_level(sim: Simulator) -> None:
+    """windows-auth offers Negotiate and NTLM: Negotiate (SPNEGO around NTLM, no KDC here) on each channel,
+    its last leg answered 200 on the CL-0 request and the channel request sent on the authenticated connection."""
+    sim.set_scenario("windows-auth")
+    u = sim.users[0]
+    with connection(sim, rpc_auth="negotiate") as conn:
+        conn.open()
+        assert conn.stats.http_scheme == "Negotiate"
+        conn.bind(EMSMDB)
+        assert EmsmdbRpcClient(conn).connect(u.legacy_dn).display_name == u.display_name
+    assert conn.stats.rpc_auth == "Negotiate, level pkt_privacy"
