@@ -381,7 +381,7 @@ def test_pyspnego_ntlm_primitives_match_ms_nlmp_4_2_4_4() -> None:
 
 def test_negotiate_at_the_http_level(sim: Simulator) -> None:
     """windows-auth offers Negotiate and NTLM: Negotiate (SPNEGO around NTLM, no KDC here) on each channel,
-    its last leg answered 200 on a CL-0 request, the channel request then sent on the authenticated connection."""
+    its last leg answered 200 on a CL-0 request, the channel request then sent on that connection."""
     sim.set_scenario("windows-auth")
     u = sim.users[0]
     with connection(sim, rpc_auth="negotiate") as conn:
