@@ -390,3 +390,27 @@ def test_negotiate_at_the_http_level(sim: Simulator) -> None:
         conn.bind(EMSMDB)
         assert EmsmdbRpcClient(conn).connect(u.legacy_dn).display_name == u.display_name
     assert conn.stats.rpc_auth == "Negotiate, level pkt_privacy"
+
+
+def test_channels_tunnel_through_the_http_proxy(sim: Simulator) -> None:
+    """With --proxy (or the system's proxy) both channels go through CONNECT tunnels, named in the trace."""
+    from dataclasses import replace
+
+    assert sim.proxy is not None and sim.proxy_url is not None
+    u = sim.users[0]
+    trace = Trace()
+    conn = connection(sim, rpc_auth="ntlm", trace=trace)
+    conn = RpchConnection(
+        conn.endpoint,
+        conn.credentials,
+        replace(conn.options, proxy=sim.proxy_url),
+        rpc_auth="ntlm",
+        trace=trace,
+    )
+    with conn:
+        conn.open()
+        conn.bind(EMSMDB)
+        assert EmsmdbRpcClient(conn).connect(u.legacy_dn).return_value == 0
+    assert conn.proxy == sim.proxy_url
+    assert sim.proxy.seen.count(("CONNECT", f"{sim.org.mail_host}:443")) >= 2  # the OUT and the IN channel
+    assert trace.records and all(r.proxy == sim.proxy_url for r in trace.records)

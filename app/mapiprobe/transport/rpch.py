@@ -105,6 +105,7 @@ from .client import (
     SSLContextPool,
     make_ssl_context,
     parse_connect_to,
+    proxy_selector,
 )
 from .errors import (
     AuthenticationFailed,
@@ -116,6 +117,7 @@ from .errors import (
     TLSFailure,
     TransportError,
 )
+from .proxy import DIRECT_WORDS, TunnelBackend
 from .resolve import make_resolver
 from .rpcsec import SIGNATURE_SIZE, RpcSecurity, RpcSecurityError, client_context
 from .trace import Trace, TraceRecord, challenge_schemes, redact_headers
@@ -240,8 +242,9 @@ class _Channel:
                 f"connecting to {ep.proxy_host}:{ep.proxy_port} timed out", url=ep.url
             ) from None
         except (httpcore.ConnectError, OSError) as exc:
+            via = f" through the proxy {o.proxy}" if o.proxy else ""
             raise ConnectFailed(
-                f"cannot connect to {ep.proxy_host}:{ep.proxy_port}: {exc}", url=ep.url
+                f"cannot connect to {ep.proxy_host}:{ep.proxy_port}{via}: {exc}", url=ep.url
             ) from None
         o.stats.tcp_connections += 1
         if ep.https:
@@ -306,6 +309,7 @@ class _Channel:
             tls_version=self.tls_version,
             tls_cipher=self.tls_cipher,
             peer_address=f"{ep.proxy_host}:{ep.proxy_port}",
+            proxy=self.owner.proxy,
         )
         self._write(self.h11.send(h11.Request(method=method, target=ep.target, headers=all_headers)))
         if body:
@@ -519,7 +523,13 @@ class RpchConnection:
         if isinstance(self.ssl_context, truststore.SSLContext):
             contexts = SSLContextPool(lambda: make_ssl_context(self.options))
         self.ssl_context.set_alpn_protocols(["http/1.1"])
-        self.backend = MappedBackend(rules, resolver, contexts)
+        self.backend: Any = MappedBackend(rules, resolver, contexts)
+        self.proxy: str | None = None
+        """The HTTP proxy the channels tunnel through (CONNECT), from --proxy or the system's settings."""
+        if endpoint.https and (self.options.proxy or "").lower() not in DIRECT_WORDS:
+            self.proxy = proxy_selector(self.options).for_url(endpoint.url)
+            if self.proxy is not None:
+                self.backend = TunnelBackend(self.backend, self.proxy)
         self._lock = threading.RLock()
         self._in: _Channel | None = None
         self._out: _Channel | None = None
