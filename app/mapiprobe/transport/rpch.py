@@ -299,7 +299,7 @@ class _Channel:
         self.received = 0
         self.owner.stats.http_requests += 1
         self.record = TraceRecord(
-            seq=self.owner.trace.next_seq() if self.owner.trace else 0,
+            seq=self.owner.trace.next_seq() if self.owner.trace is not None else 0,
             method=method,
             url=ep.url,
             started_at=time.time(),
@@ -382,9 +382,8 @@ class _Channel:
             request_bytes=self.sent,
             outcome="ok" if resp.status_code < 400 else f"http-{resp.status_code}",
         )
-        if resp.status_code == 200 and self.name == "OUT":
-            return  # the channel's answer lasts as long as the channel: recorded, with its bytes, at close()
-        self._add_record()
+        # Written once its body is read (body()), or for a channel's answer, which lasts as long as the
+        # channel, at close(): with the bytes it carried.
 
     def _add_record(self) -> None:
         rec, self.record = self.record, None
@@ -398,11 +397,20 @@ class _Channel:
             ev = self._event(timeout)
             if isinstance(ev, h11.Data):
                 out += ev.data
+                self.received += len(ev.data)
                 self.owner.stats.bytes_received += len(ev.data)
                 if len(out) > limit:
+                    self._body_done()
                     return bytes(out[:limit])
             elif isinstance(ev, (h11.EndOfMessage, h11.ConnectionClosed)):
+                self._body_done()
                 return bytes(out)
+
+    def _body_done(self) -> None:
+        if self.record is not None:
+            total = (time.monotonic() - self.started) * 1000
+            self.record = dataclasses.replace(self.record, response_bytes=self.received, total_ms=total)
+        self._add_record()
 
     def data(self, timeout: float) -> bytes:
         """The next piece of a long response body; ``b""`` when it ended."""
