@@ -95,6 +95,11 @@ def test_mailbox_over_rpch_with_ntlm_at_both_levels(sim: Simulator, rpc_auth: st
     assert conn.stats.tcp_connections == 4
     methods = [r.method for r in trace.records]
     assert methods.count("RPC_OUT_DATA") >= 1 and methods.count("RPC_IN_DATA") >= 2
+    assert len({r.seq for r in trace.records}) == len(trace.records)
+    out = [r for r in trace.records if r.label == "RPC/HTTP OUT channel"]
+    assert len(out) == 1 and out[0].status == 200 and out[0].response_bytes > 100  # A3, C2, bind_ack, answers
+    inner = [r for r in trace.records if r.label == "RPC/HTTP IN channel"]
+    assert len(inner) == 1 and inner[0].outcome == "closed" and inner[0].request_bytes > 104
     for record in trace.records:
         for name, value in record.request_headers:
             if name.lower() == "authorization":
