@@ -154,6 +154,10 @@ class RpcProxyService:
         self.acks_received = 0
         """FlowControlAckWithDestination PDUs the clients sent."""
         self.acks_sent = 0
+        self.connection_timeout_ms = CONNECTION_TIMEOUT_MS
+        """Announced in CONN/A3 and CONN/C2 (tests make it short to see the client's keep-alive)."""
+        self.pings_received = 0
+        """RTS Pings the clients sent on their IN channels (keep-alives)."""
         self.rtt_s = 0.0
         """Added before every answer the client waits for (echo, CONN/A3, CONN/C2, bind and call answers):
         the network's round trip, for benchmarks/rpch.py."""
@@ -230,7 +234,7 @@ class RpcProxyService:
         with self._lock:
             self.connections[vc_cookie] = vc
         self._round_trip()
-        vc.send(conn_a3(CONNECTION_TIMEOUT_MS).encode())
+        vc.send(conn_a3(self.connection_timeout_ms).encode())
         return HttpResponse(
             200,
             [("Content-Type", "application/rpc")],
@@ -279,7 +283,7 @@ class RpcProxyService:
         assert isinstance(in_cookie, uuid.UUID)
         window = self.receive_window
         self._round_trip()
-        vc.send(conn_c2(window, CONNECTION_TIMEOUT_MS).encode())
+        vc.send(conn_c2(window, self.connection_timeout_ms).encode())
         received = acked = 0
         try:
             while not vc.closed:
@@ -306,6 +310,9 @@ class RpcProxyService:
             if raw[16:18] == b"\x02\x00" and raw[20:24] == b"\x0d\x00\x00\x00":
                 with self._lock:
                     self.acks_received += 1
+            elif raw[16:18] == b"\x01\x00":
+                with self._lock:
+                    self.pings_received += 1
             return
         try:
             pdu = Pdu.decode(raw)
