@@ -53,7 +53,10 @@ def run(
     secret: str | None = None,
 ) -> tuple[int, str, str]:
     user = sim.users[0]
-    argv = ["check", user.email, *args, *cli_args(sim, first=first, timeout=2.0), "--password-stdin"]
+    # Generous limits: a loaded 2-core machine must not turn a healthy run into "the server stalls".
+    argv = ["check", user.email, *args, *cli_args(sim, first=first, timeout=5.0), "--password-stdin"]
+    if "--slow-after" not in args:
+        argv += ["--slow-after", "5"]
     monkeypatch.setattr(sys, "stdin", io.StringIO((secret or user.password) + "\n"))
     code = main(argv)
     out, err = capsys.readouterr()
