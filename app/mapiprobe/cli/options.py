@@ -4,7 +4,8 @@
 ``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--dns-server ADDR:PORT``, ``--proxy``,
 and who to be:
 ``--user``, ``--password-stdin``, ``--auth {auto,basic,ntlm,negotiate,bearer}``, ``--no-basic``,
-``--token-file``, ``--save-password`` and ``--forget-password``.
+``--token-file``, ``--save-password`` and ``--forget-password``; and ``--save-har FILE``
+(:func:`add_capture_options`).
 
 :func:`connection_options_from` turns the network half into a
 :class:`~mapiprobe.transport.client.ConnectionOptions` (raising :class:`OptionError` for bad values);
@@ -118,6 +119,19 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         "--forget-password",
         action="store_true",
         help="delete this account's password from the system keyring",
+    )
+    add_capture_options(parser)
+
+
+def add_capture_options(parser: argparse.ArgumentParser) -> None:
+    """``--save-har FILE``: the run's exchanges as HAR when the command ends (cli/capture.py RunRecorder)."""
+    group = parser.add_argument_group("capture")
+    group.add_argument(
+        "--save-har",
+        type=Path,
+        metavar="FILE",
+        help="write every HTTP exchange of this run to FILE as HAR 1.2 (bodies base64; credentials and "
+        "cookie values redacted), also when the run fails; read it back with 'mapiprobe decode --har'",
     )
 
 
@@ -253,6 +267,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "TOKEN_ENV",
     "OptionError",
+    "add_capture_options",
     "add_connection_options",
     "auth_from",
     "connection_options_from",

@@ -80,6 +80,9 @@ class Simulator:
         self.endpoints: dict[str, MapiHttpService] = {}
         """MAPI/HTTP services by name (``emsmdb``, ``nspi``); tests turn their knobs (fault, delay_s...)."""
         self._install_routes()
+        # Imported by name like the endpoints above (rpcproxy.py uses the mailbox endpoint's stores).
+        self.rpcproxy: Any = importlib.import_module(f"{__package__}.rpcproxy").install(self)
+        """RPC over HTTP (simulator/rpcproxy.py) at /rpc/rpcproxy.dll, on the mailbox endpoint's engine."""
         self._https: Listener | None = None
         self._http: Listener | None = None
         self._dns: DnsServer | None = None
@@ -153,6 +156,7 @@ class Simulator:
         self._stopping.set()
         for service in self.endpoints.values():
             service.stop()
+        self.rpcproxy.stop()
         # Stop the listeners side by side: each waits for its own loop to notice.
         stoppers = [
             threading.Thread(target=part.stop, name="sim-stop", daemon=True)

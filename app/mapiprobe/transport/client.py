@@ -363,9 +363,12 @@ class _Exchange:
         *,
         received: int,
         error: BaseException | None = None,
+        body: bytes | None = None,
+        body_more: bool = False,
     ) -> None:
         req = self.request
         end = time.perf_counter()
+        request_body, request_truncated = self.trace.keep_body(req.headers.multi_items(), _request_body(req))
         rec = TraceRecord(
             seq=self.seq,
             method=req.method,
@@ -390,11 +393,16 @@ class _Exchange:
             request_id=req.headers.get("X-RequestId"),
             annotations=tuple(req.extensions.get("mapiprobe.annotations", ())),
             peer_address=self.peer,
+            request_body=request_body,
+            request_body_truncated=request_truncated,
             proxy=self.proxy,
         )
         if response is not None:
             stream = response.extensions.get("network_stream")
             version, cipher, der = self.tls or _tls_of(stream)
+            response_body, response_truncated = self.trace.keep_body(
+                response.headers.multi_items(), body, more=body_more, decode=True
+            )
             rec = replace(
                 rec,
                 status=response.status_code,
@@ -410,6 +418,8 @@ class _Exchange:
                 peer_address=self.peer or (_peer(stream) if stream is not None else None),
                 response_code=response.headers.get("X-ResponseCode"),
                 outcome="ok",
+                response_body=response_body,
+                response_body_truncated=response_truncated,
             )
         if error is not None:
             mapped = translate(error, str(rec.url))
@@ -424,6 +434,14 @@ class _Exchange:
 def _str_ext(req: httpx.Request, key: str) -> str | None:
     value = req.extensions.get(key)
     return str(value) if value is not None else None
+
+
+def _request_body(req: httpx.Request) -> bytes | None:
+    """The request body when httpx holds it in memory (every request mapiprobe sends); None otherwise."""
+    try:
+        return req.content
+    except httpx.RequestNotRead:
+        return None
 
 
 def _content_length(req: httpx.Request) -> int:
@@ -466,20 +484,28 @@ def _tls_of(stream: Any) -> tuple[str | None, str | None, bytes | None]:
 
 
 class _CountingStream(httpx.SyncByteStream):
-    """Counts the body bytes as they are read and finishes the trace record when the body is closed."""
+    """Counts the body bytes as they are read, keeps the first ``body_limit`` of them, and finishes the
+    trace record when the body is closed (a body never read leaves ``response_body`` empty)."""
 
     def __init__(self, inner: httpx.SyncByteStream, exchange: _Exchange) -> None:
         self._inner = inner
         self._exchange = exchange
         self.response: httpx.Response | None = None
         self._count = 0
+        self._kept = bytearray()
+        self._limit = exchange.trace.body_limit
         self._error: BaseException | None = None
         self._done = False
+        self._read = False
 
     def __iter__(self) -> Iterator[bytes]:
+        self._read = True
         try:
             for chunk in self._inner:
                 self._count += len(chunk)
+                room = self._limit - len(self._kept)
+                if room > 0:
+                    self._kept += chunk[:room]
                 yield chunk
         except BaseException as exc:
             self._error = exc
@@ -491,7 +517,13 @@ class _CountingStream(httpx.SyncByteStream):
         finally:
             if not self._done:
                 self._done = True
-                self._exchange.finish(self.response, received=self._count, error=self._error)
+                self._exchange.finish(
+                    self.response,
+                    received=self._count,
+                    error=self._error,
+                    body=bytes(self._kept) if self._read else None,
+                    body_more=self._count > len(self._kept),
+                )
 
 
 class TracingTransport(httpx.HTTPTransport):
