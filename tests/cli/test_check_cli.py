@@ -100,8 +100,9 @@ def test_failure_exits_1_and_warnings_exit_3(
     assert code == 1 and "FAIL" in out and "HTTP 503" in out
     assert "[skipped] mailbox-connect" in err
     sim.set_scenario("mailbox-expired")
-    code, out, _err = run(capsys, monkeypatch, sim)
-    assert code == 3 and "context-short" not in out and "only 2.0 s" in out
+    code, out, _err = run(capsys, monkeypatch, sim, "--json", "-q")
+    ping = next(s for s in json.loads(out)["steps"] if s["id"] == "ping")
+    assert code == 3 and ping["status"] == "warn" and "only 2.0 s" in ping["cause"]
 
 
 def test_bad_input_exits_2(

@@ -100,6 +100,28 @@ def test_other_healthy_scenarios_pass(sim: Simulator, scenario: str) -> None:
     assert result.result == "pass", [(s.id, s.status, s.summary) for s in result.steps if s.status != "pass"]
 
 
+def test_mapihttp_disabled_goes_on_over_rpc_http(sim: Simulator) -> None:
+    """Organisation-wide MAPI/HTTP off: the mapi-http step fails with its remedy, and the mailbox is checked
+    over RPC/HTTP as Outlook would use it (the address book is skipped, saying why)."""
+    sim.set_scenario("mapihttp-disabled")
+    result, _ = _run(sim)
+    assert result.step("mapi-http").cause_code == "mapihttp-disabled-org"
+    assert "Set-OrganizationConfig -MapiHttpEnabled $true" in (result.step("mapi-http").remedy or "")
+    connect = result.step("mailbox-connect")
+    assert connect is not None and connect.status == Status.PASS and "/rpc/rpcproxy.dll" in connect.target
+    assert result.step("folders").status == Status.PASS and result.step("ping").status == Status.PASS
+    assert result.step("ab-bind").status == Status.SKIPPED and "RPC/HTTP" in result.step("ab-bind").summary
+    assert result.facts["protocol"] == "RPC/HTTP"
+
+
+def test_only_basic_is_a_warning(sim: Simulator) -> None:
+    sim.auth.offer("*", ("Basic",))
+    result, _ = _run(sim)
+    probes = [s for s in result.steps if s.id == "probe"]
+    assert len(probes) == 2 and all(s.status == Status.WARN and s.cause_code == "only-basic" for s in probes)
+    assert result.step("mailbox-connect").status == Status.PASS and result.result == "warn"
+
+
 def test_a_failure_skips_what_depends_on_it(sim: Simulator) -> None:
     sim.set_scenario("html-login")
     result, _ = _run(sim)

@@ -116,6 +116,27 @@ CATALOGUE: dict[str, Expectation | None] = {
         options={"idle_check_s": 1.3},
     ),
     "lb-cut": Expectation("mailbox-connect", Status.FAIL, "lb-cut", ("cut after 0.8 s", "load balancer")),
+    "rpch-unknown-server": Expectation(
+        "mailbox-connect",
+        Status.FAIL,
+        "rpc-server-refused",
+        ("RPC proxy refuses", "6001"),
+        options={"mapi_http_disabled": True},
+    ),
+    "rpch-channel-cut": Expectation(
+        "folders",
+        Status.FAIL,
+        "rpc-channel-cut",
+        ("OUT channel was closed", "load balancer"),
+        options={"mapi_http_disabled": True},
+    ),
+    "rpch-authn-level": Expectation(
+        "mailbox-connect",
+        Status.WARN,
+        "rpc-auth-none",
+        ("refused RPC-level authentication", "bind_nak"),
+        options={"mapi_http_disabled": True},
+    ),
     "proxy-intercept": Expectation(
         "proxy",
         Status.FAIL,

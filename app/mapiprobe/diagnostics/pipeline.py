@@ -15,6 +15,9 @@
    ``ping`` (optionally after ``idle_check_s`` of silence, to catch a context that expires early) and
    ``disconnect``.
 
+Without MAPI/HTTP settings (switched off in the organisation, or the MapiHttpDisabled emulation) steps 3 and 4
+go over RPC/HTTP as Outlook would (diagnostics/rpchttp.py), the address book excepted.
+
 A step that fails makes the steps that depend on it ``skipped``, with the reason. Progress goes to the
 ``on_event`` callback as :class:`~mapiprobe.diagnostics.steps.StepEvent` (``started``/``finished``; host
 checks run in worker threads, so a GUI must hand them to its own thread). ``cancel`` stops the run between
@@ -30,6 +33,7 @@ from urllib.parse import urlsplit
 
 from mapiprobe.diagnostics.discovery import DiscoveryChecks
 from mapiprobe.diagnostics.hostchecks import HostChecks
+from mapiprobe.diagnostics.rpchttp import RpcHttpChecks
 from mapiprobe.diagnostics.runner import (
     SHORT_CONTEXT_S,
     SLOW_REQUEST_S,
@@ -80,7 +84,7 @@ class DiagnosisResult:
         )
 
 
-class Diagnosis(HostChecks, DiscoveryChecks, SessionChecks):
+class Diagnosis(HostChecks, DiscoveryChecks, RpcHttpChecks, SessionChecks):
     """One run for one address; see the module docstring. Call :meth:`run` (blocking) from a worker thread."""
 
     # -- the run ---------------------------------------------------------------------------------------
@@ -115,6 +119,8 @@ class Diagnosis(HostChecks, DiscoveryChecks, SessionChecks):
         after = "Autodiscover gave no MAPI/HTTP settings"
         if discovery is None or not discovery.ok:
             after = "Autodiscover failed"
+        elif settings is None and self._rpc_http_path(discovery):
+            return
         if settings is None:
             for step_id, target in (
                 ("reachability", "mailbox"),

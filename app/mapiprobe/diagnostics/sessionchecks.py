@@ -38,7 +38,10 @@ class SessionChecks(Checks):
         creds = self.options.credentials
         return make_auth(creds, self.options.auth_scheme)
 
-    def _sessions(self, mailbox_url: str, ab_url: str, legacy_dn: str | None) -> None:
+    def _sessions(
+        self, mailbox_url: str, ab_url: str, legacy_dn: str | None, *, transport: Any = None
+    ) -> None:
+        """The mailbox, address book, ping and disconnect steps; ``transport``: RPC/HTTP (no address book)."""
         from mapiprobe.session.mailbox import MailboxSession
 
         mbx_target, ab_target = redact_url(mailbox_url), redact_url(ab_url)
@@ -91,6 +94,7 @@ class SessionChecks(Checks):
                 cancel=self.cancel,
                 resolve_mailbox_url=rediscover,
                 keepalive=False,
+                transport=transport,
             )
             holder: dict[str, Any] = {}
 
@@ -115,9 +119,10 @@ class SessionChecks(Checks):
                 self.facts["display_name"] = mailbox.display_name
                 self.facts["server_application"] = mailbox.server_application
                 self.facts["mailbox_expiration_ms"] = mailbox.context_expiration_ms
-                return _ok(
+                accepted = _ok(
                     f"Connect accepted: {mailbox.display_name or '-'}", *self._auth_evidence(mailbox_auth)
                 )
+                return self._transport_judge(transport, accepted) if transport is not None else accepted
 
             step = self._run_step("mailbox-connect", mbx_target, connect)
             self.facts["mailbox_auth"] = self._auth_scheme_used(mailbox_auth)
@@ -175,7 +180,12 @@ class SessionChecks(Checks):
         else:
             for step_id in ("mailbox-connect", "logon", "folders"):
                 self._skip(step_id, mbx_target, blocked)
-        self._address_book(ab_url, ab_target, probe_ab)
+        if transport is not None:
+            why = "the address book is not checked over RPC/HTTP by this version"
+            self._skip("ab-bind", "address book", why)
+            self._skip("resolve", self.email, why)
+        else:
+            self._address_book(ab_url, ab_target, probe_ab)
         self._ping_and_disconnect(mailbox, mbx_target, blocked)
 
     def _address_book(self, ab_url: str, ab_target: str, probe_ab: Step | None) -> None:
@@ -310,6 +320,9 @@ class SessionChecks(Checks):
         seconds = time.perf_counter() - started
         detail = getattr(exc, "message", None) or str(exc)
         ev = Evidence("error", f"{type(exc).__name__}: {detail}")
+        judged = self._transport_error(exc, role, ev)
+        if judged is not None:
+            return judged
         if isinstance(exc, AuthenticationFailed):
             other = self._find_status("mailbox-connect") if role == "address book" else None
             if other == Status.PASS:
