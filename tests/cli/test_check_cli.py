@@ -84,7 +84,7 @@ def test_json_carries_the_steps(
 ) -> None:
     code, out, _err = run(capsys, monkeypatch, sim, "--json", "-q")
     data = json.loads(out)
-    assert code == 0 and data["result"] == "pass"
+    assert code == 0 and data["result"] == "pass", [s for s in data["steps"] if s["status"] != "pass"]
     keys = {"id", "target", "status", "elapsed_ms", "cause", "remedy", "evidence"}
     assert all(keys <= set(step) for step in data["steps"])
     assert [r["Type"] for r in data["connection_status"]] == ["Mail", "Directory"]

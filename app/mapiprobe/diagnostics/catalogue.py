@@ -117,7 +117,7 @@ CATALOGUE: dict[str, Expectation | None] = {
     ),
     "lb-cut": Expectation("mailbox-connect", Status.FAIL, "lb-cut", ("cut after 0.8 s", "load balancer")),
     "rpch-unknown-server": Expectation(
-        "mailbox-connect",
+        "rpc-http",
         Status.FAIL,
         "rpc-server-refused",
         ("RPC proxy refuses", "6001"),
@@ -131,7 +131,7 @@ CATALOGUE: dict[str, Expectation | None] = {
         options={"mapi_http_disabled": True},
     ),
     "rpch-authn-level": Expectation(
-        "mailbox-connect",
+        "rpc-http",
         Status.WARN,
         "rpc-auth-none",
         ("refused RPC-level authentication", "bind_nak"),

@@ -133,7 +133,7 @@ class DiscoveryChecks(Checks):
                 what=f"Autodiscover at {winner.url}",
                 seconds=winner.elapsed_ms / 1000,
             )
-        dead = [a for a in result.attempts if a.outcome in ("timeout", "abandoned") and a.method == "POST"]
+        dead = [a for a in result.attempts if a.method == "POST" and self._never_answered(a)]
         if dead:
             a = dead[0]
             host = urlsplit(a.url).hostname or a.url
@@ -147,6 +147,22 @@ class DiscoveryChecks(Checks):
                 detail=a.detail or a.outcome,
             )
         return _ok(f"settings from {result.url} ({result.protocol or 'no protocol'})", *evidence)
+
+    def _never_answered(self, attempt: Any) -> bool:
+        """A candidate that timed out, or that was abandoned and whose host's own TLS check got no answer
+        either (an abandoned candidate is otherwise just one that was not waited for)."""
+        if attempt.outcome == "timeout":
+            return True
+        if attempt.outcome != "abandoned":
+            return False
+        facts = self._facts_of(attempt.url)
+        return (
+            facts is not None
+            and facts.tcp_ok
+            and not facts.tls_ok
+            and facts.tls is not None
+            and bool(facts.tls.error)
+        )
 
     def _judge_protocol(self, result: Any) -> _Outcome:
         response = result.response

@@ -3,13 +3,15 @@
 Outlook falls back to RPC/HTTP when the organisation has MAPI/HTTP switched off, or when the client has
 MapiHttpDisabled (the emulation). The ``mapi-http`` step says which; then, as Outlook would, the checks go on
 over RPC/HTTP: the RPC proxy's host (``dns``/``tcp``/``tls``/``proxy``), ``reachability`` and ``probe`` of the
-RPC proxy URL, and the mailbox (``mailbox-connect``, ``logon``, ``folders``, ``ping``, ``disconnect``) through
-the RPC proxy (session/mailbox_transport.py). The address book is not checked over RPC/HTTP by this
-version: ``ab-bind`` and ``resolve`` are skipped and say so.
+RPC proxy URL, ``rpc-http`` (the virtual connection: HTTP authentication at the proxy, the IN and OUT
+channels, the EMSMDB bind and its RPC-level authentication), and the mailbox (``mailbox-connect``, ``logon``,
+``folders``, ``ping``, ``disconnect``) through the RPC proxy (session/mailbox_transport.py). The address book
+is not checked over RPC/HTTP by this version: ``ab-bind`` and ``resolve`` are skipped and say so.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,36 +71,49 @@ class RpcHttpChecks(Checks):
         self.facts["mailbox_url"] = target
         self.facts["mailbox_reachable"] = step.status == Status.PASS
         if self.facts["mailbox_reachable"]:
-            self._run_step("probe", target, lambda: self._rpc_probe(url))
+            probe = self._run_step("probe", target, lambda: self._rpc_probe(url))
         else:
-            self._skip("probe", target, "the RPC proxy is not reachable")
-        self._sessions(url, "", legacy_dn, transport=transport)
+            probe = self._skip("probe", target, "the RPC proxy is not reachable")
+        blocked = None
+        if probe.status in (Status.FAIL, Status.SKIPPED):
+            blocked = (
+                probe.summary.removeprefix("skipped: ")
+                if probe.status == Status.SKIPPED
+                else ("the RPC proxy failed the probe")
+            )
+            self._skip("rpc-http", target, blocked)
+        else:
+            step = self._run_step("rpc-http", target, lambda: self._rpc_open(transport))
+            if step.status == Status.FAIL:
+                blocked = "the RPC/HTTP connection failed"
+        self._sessions(url, "", legacy_dn, transport=transport, blocked=blocked)
         return True
 
-    def _transport_judge(self, transport: Any, outcome: Any) -> Any:
-        from mapiprobe.diagnostics.runner import _bad
+    def _rpc_open(self, transport: Any) -> Any:
+        """Open the virtual connection and bind EMSMDB (RPC-level authentication ``auto``, as Outlook)."""
+        from mapiprobe.diagnostics.runner import _bad, _ok
 
-        connections = list(getattr(transport, "connections", ()))
-        creds = self.options.credentials
+        started = time.perf_counter()
+        try:
+            transport.open()
+        except Exception as exc:
+            return self._judge_error(exc, "RPC/HTTP", started)
+        connections = list(transport.connections)
+        last = connections[-1] if connections else None
+        http_scheme, rpc_auth = transport.http_scheme_used, transport.rpc_auth_used
+        self.facts["mailbox_auth"] = http_scheme
         evidence = [
-            *outcome.evidence,
+            Evidence("RPC proxy", f"{transport.url}"),
             Evidence(
-                "RPC/HTTP",
-                f"HTTP authentication {getattr(transport, 'http_scheme_used', None)}, RPC-level "
-                f"{getattr(transport, 'rpc_auth_used', None)}, {len(connections)} virtual connection(s)",
+                "virtual connection",
+                f"HTTP authentication {http_scheme}, RPC-level {rpc_auth}, {len(connections)} attempt(s)"
+                + (f", echo {last.echo_ms:.0f} ms" if last is not None and last.echo_ms is not None else ""),
             ),
         ]
-        outcome.evidence = evidence
-        self.facts["mailbox_auth"] = getattr(transport, "http_scheme_used", None)
-        refused = (
-            len(connections) > 1
-            and getattr(transport, "rpc_auth_used", None) == "none"
-            and creds is not None
-            and creds.can_spnego
-        )
-        if refused:
-            return _bad(Status.WARN, "rpc-auth-none", "connected without RPC-level authentication", *evidence)
-        return outcome
+        creds = self.options.credentials
+        if len(connections) > 1 and rpc_auth == "none" and creds is not None and creds.can_spnego:
+            return _bad(Status.WARN, "rpc-auth-none", "bound without RPC-level authentication", *evidence)
+        return _ok(f"IN and OUT channels open, EMSMDB bound ({http_scheme}, RPC-level {rpc_auth})", *evidence)
 
     def _transport_error(self, exc: BaseException, role: str, ev: Evidence) -> Any:
         from mapiprobe.diagnostics.runner import _bad

@@ -87,10 +87,6 @@ class _HostFacts:
 class Checks:
     """One run's state and the step runner (see the module docstring)."""
 
-    def _transport_judge(self, transport: Any, outcome: _Outcome) -> _Outcome:
-        """A passing mailbox Connect over another transport, judged by that transport (RPC/HTTP)."""
-        return outcome
-
     def _transport_error(self, exc: BaseException, role: str, ev: Evidence) -> _Outcome | None:
         """A session error the other transport's checks know the cause of (None: not theirs)."""
         return None

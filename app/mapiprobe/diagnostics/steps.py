@@ -31,6 +31,7 @@ STEP_TITLES: dict[str, str] = {
     "mapi-http": "MAPI over HTTP offered",
     "reachability": "Endpoint reachable from here",
     "probe": "Anonymous probe (schemes offered)",
+    "rpc-http": "RPC/HTTP connection (Outlook Anywhere)",
     "mailbox-connect": "Mailbox Connect",
     "logon": "Mailbox logon",
     "folders": "Folder tree",
