@@ -20,7 +20,7 @@ def _run(sim: Simulator, **options: object) -> tuple[object, list[StepEvent]]:
     user = sim.users[0]
     # Generous limits (a loaded 2-core machine is slow); the scenarios about time set their own.
     conn = connection(sim, timeout=float(options.pop("timeout", 5.0)))  # type: ignore[arg-type]
-    options.setdefault("slow_request_s", 5.0)
+    options.setdefault("slow_request_s", 30.0)
     if options.pop("proxy", False):
         conn = replace(conn, proxy=sim.proxy_url)
     events: list[StepEvent] = []

@@ -31,7 +31,7 @@ def _tab(qtbot, sim: Simulator) -> DiagnoseTab:  # type: ignore[no-untyped-def]
     def request() -> tuple[str, DiagnosisOptions]:
         creds = Credentials(user=user.email, password=Secret(user.password))
         return user.email, DiagnosisOptions(
-            connection=connection(sim, timeout=5.0), credentials=creds, slow_request_s=5.0
+            connection=connection(sim, timeout=5.0), credentials=creds, slow_request_s=30.0
         )
 
     tab = DiagnoseTab(request)
