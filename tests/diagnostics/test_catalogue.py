@@ -115,6 +115,19 @@ def test_mapihttp_disabled_goes_on_over_rpc_http(sim: Simulator) -> None:
     assert result.facts["protocol"] == "RPC/HTTP"
 
 
+def test_windows_registry_switch_is_named(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Windows the real MapiHttpDisabled value is read (here a stand-in for winreg's answer)."""
+    from mapiprobe.session import mapihttp_disabled
+
+    setting = mapihttp_disabled.RegistrySetting(True, True, 1, "MapiHttpDisabled = 1 (REG_DWORD)")
+    monkeypatch.setattr(mapihttp_disabled, "registry_setting", lambda: setting)
+    result, _ = _run(sim)
+    step = result.step("mapi-http")
+    assert step is not None and step.status == Status.WARN and step.cause_code == "mapihttp-disabled-registry"
+    assert "MapiHttpDisabled = 1" in (step.cause or "") and "RPC/HTTP" in (step.cause or "")
+    assert any(e.label == "MapiHttpDisabled on this computer" for e in step.evidence)
+
+
 def test_only_basic_is_a_warning(sim: Simulator) -> None:
     sim.auth.offer("*", ("Basic",))
     result, _ = _run(sim)

@@ -185,8 +185,20 @@ class DiscoveryChecks(Checks):
             )
             if p.server_version:
                 self.facts.setdefault("server_version", p.server_version)
+        from mapiprobe.session import mapihttp_disabled
+
+        registry = mapihttp_disabled.registry_setting()
+        evidence.append(Evidence("MapiHttpDisabled on this computer", registry.message))
         if mapi is not None:
             self.facts["protocol"] = "MAPI/HTTP"
+            if registry.available and registry.disabled and not self.options.mapi_http_disabled:
+                return _bad(
+                    Status.WARN,
+                    "mapihttp-disabled-registry",
+                    "MAPI over HTTP is offered, but this computer's Outlook will not ask for it",
+                    *evidence,
+                    value=registry.value,
+                )
             if any(f.code == "server-ignores-mapihttp-capability" for f in result.findings):
                 return _bad(
                     Status.WARN, "server-ignores-header", "MAPI/HTTP offered without the header", *evidence

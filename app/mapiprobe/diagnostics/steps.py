@@ -251,6 +251,14 @@ CAUSES: dict[str, Cause] = dict(
             "computer if Outlook should use MAPI over HTTP.",
         ),
         _c(
+            "mapihttp-disabled-registry",
+            "the organisation offers MAPI over HTTP, but this computer's Outlook has MapiHttpDisabled = "
+            "{value} (HKCU\\Software\\Microsoft\\Exchange): it leaves X-MapiHttpCapability off and "
+            "connects with RPC/HTTP",
+            "Delete the MapiHttpDisabled value (or set it to 0) and restart Outlook; run the check with "
+            "--mapi-http-disabled to see what Outlook does meanwhile.",
+        ),
+        _c(
             "server-ignores-header",
             "the server sent MAPI/HTTP settings although the request did not carry X-MapiHttpCapability "
             "(it ignores the header, MS-OXDSCLI 3.1.4)",
