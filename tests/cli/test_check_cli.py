@@ -93,6 +93,16 @@ def test_json_carries_the_steps(
     assert data["requests"] and all("proxy" in r for r in data["requests"])
 
 
+def test_save_har_keeps_every_exchange(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sim: Simulator, tmp_path: Path
+) -> None:
+    har = tmp_path / "run.har"
+    code, out, err = run(capsys, monkeypatch, sim, "--json", "-q", "--save-har", str(har))
+    entries = json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]
+    assert code == 0 and len(entries) == len(json.loads(out)["requests"]) and "saved" in err
+    assert sim.users[0].password not in har.read_text(encoding="utf-8")
+
+
 def test_failure_exits_1_and_warnings_exit_3(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sim: Simulator
 ) -> None:

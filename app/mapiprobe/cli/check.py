@@ -147,9 +147,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         idle_check_s=args.idle_check,
         slow_request_s=args.slow_after,
     )
+    from mapiprobe.cli.capture import recorder_from
+
     cancel = threading.Event()
     try:
-        diagnosis = Diagnosis(args.email, options, on_event=None if args.quiet else _progress, cancel=cancel)
+        diagnosis = Diagnosis(
+            args.email,
+            options,
+            on_event=None if args.quiet else _progress,
+            cancel=cancel,
+            trace=recorder_from(args).trace(),  # --save-har keeps every exchange of the run
+        )
     except UsageError as exc:
         print(f"mapiprobe check: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
