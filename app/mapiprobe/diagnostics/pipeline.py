@@ -57,6 +57,8 @@ class DiagnosisResult:
     trace: tuple[TraceRecord, ...]
     facts: dict[str, Any]
     cancelled: bool = False
+    status_columns: tuple[str, ...] = ()  # the Connection Status pane's columns (session/status.py)
+    status_table: tuple[tuple[str, ...], ...] = ()  # its rows as text, one per endpoint session
 
     @property
     def result(self) -> str:
@@ -96,6 +98,7 @@ class Diagnosis(HostChecks, DiscoveryChecks, RpcHttpChecks, SessionChecks):
             self._run()
         except DiagnosisCancelled:
             cancelled = True
+        columns, table = self._status_table()
         return DiagnosisResult(
             email=self.email,
             started_at=started,
@@ -104,7 +107,17 @@ class Diagnosis(HostChecks, DiscoveryChecks, RpcHttpChecks, SessionChecks):
             trace=self.trace.records,
             facts=dict(self.facts),
             cancelled=cancelled,
+            status_columns=columns,
+            status_table=table,
         )
+
+    def _status_table(self) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+        if not self.status_sessions:
+            return (), ()
+        from mapiprobe.session import status
+
+        rows = status.status_rows(self.status_sessions, self.trace.records)
+        return tuple(status.COLUMNS), tuple(tuple(row.values()) for row in rows)
 
     def _run(self) -> None:
         if self.options.url:

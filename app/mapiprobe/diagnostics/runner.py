@@ -112,6 +112,7 @@ class Checks:
         self.trace = trace if trace is not None else Trace()
         self.consent = consent
         self._steps: list[Step] = []
+        self.status_sessions: list[Any] = []  # session/status.py EndpointSessions, taken before Disconnect
         self._lock = threading.Lock()
         self._hosts: dict[tuple[str, int], _HostFacts] = {}
         self.facts: dict[str, Any] = {"email": self.email}

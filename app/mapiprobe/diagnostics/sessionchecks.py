@@ -303,6 +303,8 @@ class SessionChecks(Checks):
 
             self._run_step("ping", target, ping)
 
+        self._snapshot_sessions(mailbox, ab)
+
         def disconnect() -> _Outcome:
             errors = []
             started = time.perf_counter()
@@ -325,6 +327,21 @@ class SessionChecks(Checks):
             self._skip("disconnect", target, "no session was opened")
         else:
             self._run_step("disconnect", target, disconnect)
+
+    def _snapshot_sessions(self, mailbox: Any, ab: Any) -> None:
+        """The sessions as the Connection Status pane shows them, taken before Disconnect (session/status.py,
+        which the window's pane uses too; until it is there the report computes its own rows)."""
+        try:
+            from mapiprobe.session import status
+        except ImportError:  # session/status.py arrives with the GUI's Connection Status work
+            return
+        sessions = []
+        if mailbox is not None:
+            sessions.append(status.describe_mailbox(mailbox, smtp_address=self.email))
+        if ab is not None and getattr(ab, "bind_info", None) is not None:
+            name = str(self.facts.get("display_name") or "")
+            sessions.append(status.describe_address_book(ab, smtp_address=self.email, display_name=name))
+        self.status_sessions = sessions
 
     # -- judging errors --------------------------------------------------------------------------------
 
