@@ -23,7 +23,10 @@ from mapiprobe.transport.capturefile import records_from_capture, write_saz
 GROMOX = os.environ.get("MAPIPROBE_GROMOX")
 CA = os.environ.get("MAPIPROBE_GROMOX_CA", "/work/helpers/gromox-ca.pem")
 MAILBOX_ID = "616c6963-6540-6578-616d-706c01000000@example.test"
-LEGACY_DN = "/o=Gromox default/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=0100000001000000-alice"
+LEGACY_DN = (
+    "/o=Gromox default/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+    "/cn=Recipients/cn=0100000001000000-alice"
+)
 
 pytestmark = [
     pytest.mark.network,
