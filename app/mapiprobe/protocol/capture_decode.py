@@ -132,12 +132,16 @@ class _Session:
                     return table[index]
             return None
 
-        pending = iter([q for q in requests if not isinstance(q, RopReleaseRequest)])
-        for response in responses:
-            if response.rop_id in SERVER_GENERATED:
+        # In request order (the server runs them so): a RopRelease frees its handle at once; every other
+        # request takes the next response (server-generated ones answer no request).
+        answers = iter([r for r in responses if r.rop_id not in SERVER_GENERATED])
+        for request in requests:
+            if isinstance(request, RopReleaseRequest):
+                if request.input_handle_index < len(request_handles):
+                    self.columns.pop(request_handles[request.input_handle_index], None)
                 continue
-            request = next(pending, None)
-            if request is None:
+            response = next(answers, None)
+            if response is None:
                 break
             if isinstance(response, RopFailureResponse):
                 continue
@@ -150,9 +154,6 @@ class _Session:
                 h = handle(out_index) if isinstance(out_index, int) else None
                 if h is not None:  # a new object under this handle: old columns no longer apply
                     self.columns.pop(h, None)
-        for request in requests:
-            if isinstance(request, RopReleaseRequest) and request.input_handle_index < len(request_handles):
-                self.columns.pop(request_handles[request.input_handle_index], None)
 
 
 class CaptureDecoder:
