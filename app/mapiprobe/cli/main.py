@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "mapiprobe.cli.mailbox",
     "mapiprobe.cli.addressbook",
     "mapiprobe.cli.probe",
+    "mapiprobe.cli.check",
 )
 
 _HEX_JUNK = re.compile(r"0x|[\s:,;\-_]|\\x", re.IGNORECASE)

@@ -1,7 +1,8 @@
 """Command-line options every network command shares: where to connect, whom to trust, who to be.
 
 ``add_connection_options(parser)`` adds ``--connect-to`` (repeatable, curl's HOST:PORT:ADDR:PORT),
-``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--dns-server ADDR:PORT``, and who to be:
+``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--dns-server ADDR:PORT``, ``--proxy``,
+and who to be:
 ``--user``, ``--password-stdin``, ``--auth {auto,basic,ntlm,negotiate,bearer}``, ``--no-basic``,
 ``--token-file``, ``--save-password`` and ``--forget-password``; and ``--save-har FILE``
 (:func:`add_capture_options`).
@@ -78,6 +79,13 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="ADDR[:PORT]",
         help="resolve host names and SRV records with this DNS server instead of the system's",
     )
+    group.add_argument(
+        "--proxy",
+        metavar="URL|none|pac+URL",
+        help="send requests through this http:// proxy; 'none' for a direct connection; 'pac+URL' to "
+        "evaluate a PAC file (default: the system's settings: https_proxy/http_proxy/no_proxy, and on "
+        "Windows the WinINet settings and PAC file Outlook uses)",
+    )
     group.add_argument("--user", metavar="USER", help="user name to log on with (default: the email address)")
     group.add_argument(
         "--password-stdin",
@@ -142,6 +150,14 @@ def connection_options_from(args: argparse.Namespace) -> ConnectionOptions:
             parse_dns_server(args.dns_server)
         except ValueError as exc:
             raise OptionError(str(exc)) from None
+    proxy = getattr(args, "proxy", None)
+    if proxy is not None:
+        from mapiprobe.transport.proxy import ProxyError, settings_from_option
+
+        try:
+            settings_from_option(proxy)
+        except ProxyError as exc:
+            raise OptionError(f"--proxy: {exc}") from None
     timeout = float(args.timeout)
     if not timeout > 0:
         raise OptionError("--timeout must be a positive number of seconds")
@@ -152,6 +168,7 @@ def connection_options_from(args: argparse.Namespace) -> ConnectionOptions:
         connect_timeout=timeout,
         read_timeout=timeout,
         dns_server=args.dns_server,
+        proxy=proxy,
     )
 
 

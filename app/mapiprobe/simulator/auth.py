@@ -52,6 +52,7 @@ ENDPOINT_PREFIXES = {
     "autodiscover": "/autodiscover/",
     "emsmdb": "/mapi/emsmdb/",
     "nspi": "/mapi/nspi/",
+    "rpc": "/rpc/",
 }
 _ENV_LOCK = threading.RLock()
 
@@ -195,6 +196,7 @@ SCHEME_ORDER = ("Negotiate", "NTLM", "Bearer", "Basic")
 SCENARIO_OFFERS: dict[str, tuple[str, ...]] = {
     "windows-auth": ("Negotiate", "NTLM"),
     "modern-auth": ("Bearer", "Negotiate", "NTLM"),
+    "basic-only": ("Basic",),
 }
 
 

@@ -73,7 +73,7 @@ from mapiprobe.protocol.envelope import (
     describe,
 )
 from mapiprobe.protocol.errors import ProtocolError
-from mapiprobe.transport.client import ConnectionOptions, TracingTransport, make_client
+from mapiprobe.transport.client import ConnectionOptions, RoutingTransport, TracingTransport, make_client
 from mapiprobe.transport.errors import (
     ConnectionLost,
     HTTPFailure,
@@ -201,7 +201,7 @@ class MapiHttpEndpoint:
         client.cookies = _refusing_jar()
         transport = getattr(client, "_transport", None)
         self._own_trace: Trace | None = None
-        if isinstance(transport, TracingTransport):
+        if isinstance(transport, TracingTransport | RoutingTransport):
             if transport.trace is None and trace is not None:
                 transport.trace = trace
             self.trace = transport.trace

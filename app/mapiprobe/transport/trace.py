@@ -95,6 +95,7 @@ class TraceRecord:
     response_body: bytes | None = field(default=None, repr=False)
     request_body_truncated: bool = False
     response_body_truncated: bool = False
+    proxy: str | None = None  # the proxy (http://host:port) the request went through; None: direct
 
     def __post_init__(self) -> None:
         # MAPI/HTTP facts seen in the response stream arrive as annotations (see the module docstring).
