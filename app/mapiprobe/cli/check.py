@@ -101,6 +101,7 @@ def _progress(event: Any) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.diagnostics.pipeline import Diagnosis, DiagnosisOptions
     from mapiprobe.diagnostics.report import render_html, report_json, summary_text
     from mapiprobe.session.autodiscover import UsageError
@@ -138,7 +139,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     cancel = threading.Event()
     try:
-        diagnosis = Diagnosis(args.email, options, on_event=None if args.quiet else _progress, cancel=cancel)
+        diagnosis = Diagnosis(
+            args.email,
+            options,
+            on_event=None if args.quiet else _progress,
+            cancel=cancel,
+            trace=recorder_from(args).trace(),
+        )
     except UsageError as exc:
         print(f"mapiprobe check: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
