@@ -138,3 +138,33 @@ def test_a_connect_starts_the_session_afresh() -> None:
     assert row_values(decoded[0]) == [["x", 1]]
     assert decoded[1].failures == ["no response in the capture"]
     assert decoded[2].response_error is not None  # the new context knows no table
+
+
+def test_failed_rops_and_response_codes_are_listed() -> None:
+    from mapiprobe.protocol.rops import RopFailureResponse
+    from mapiprobe.protocol.rops.folder import RopOpenFolderRequest
+
+    failed = execute(1, A, [RopOpenFolderRequest(0, 0, 1, 0x1234)], [FOLDER, U],
+                     [RopFailureResponse(0x02, 1, 0x8004010F)], FOLDER, U)  # fmt: skip
+    d = CaptureDecoder().decode(failed)
+    assert d.failures == ["RopOpenFolder (0x02) failed: 0x8004010F (NotFound)"]
+    assert d.response_error is None and not d.ok
+    expired = CapturedExchange(
+        2, "POST", URL,
+        request_headers=(("Content-Type", "application/mapi-http"), ("X-RequestType", "Execute")),
+        request_body=failed.request_body, status=200, reason="OK",
+        response_headers=(("Content-Type", "text/html"), ("X-ResponseCode", "10")),
+        response_body=b"<html>Context not found</html>",
+    )  # fmt: skip
+    d = CaptureDecoder().decode(expired)
+    assert d.response_code == 10 and d.failures[0].startswith("X-ResponseCode 10 Context Not Found")
+    assert d.to_json()["response"]["Text"] == "<html>Context not found</html>"
+    late = CapturedExchange(
+        3, "POST", URL,
+        request_headers=(("Content-Type", "application/mapi-http"), ("X-RequestType", "Execute")),
+        request_body=failed.request_body, status=200, reason="OK",
+        response_headers=(("Content-Type", "application/mapi-http"), ("X-ResponseCode", "0")),
+        response_body=encode_envelope(b"server busy", response_code=12),
+    )  # fmt: skip
+    d = CaptureDecoder().decode(late)
+    assert d.response_code == 12 and "late, in the envelope" in d.failures[0]
