@@ -109,6 +109,7 @@ def _progress(event: Any) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.diagnostics.pipeline import Diagnosis, DiagnosisOptions
     from mapiprobe.diagnostics.report import render_html, report_json, summary_text
     from mapiprobe.session.autodiscover import UsageError
