@@ -541,7 +541,7 @@ def _ident(prefix: str, rel: str) -> str:
     return f"{prefix}_{hashlib.sha1(rel.encode()).hexdigest()[:20]}"
 
 
-def write_wxs(stage: Path, files: list[str], dirs: list[str], version: str, package_code: str) -> str:
+def write_wxs(files: list[str], dirs: list[str], version: str) -> str:
     major, minor, patch = numeric_version(version)
     children: dict[str, list[str]] = {}
     for d in dirs:
@@ -577,7 +577,7 @@ def write_wxs(stage: Path, files: list[str], dirs: list[str], version: str, pack
 <Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
   <Product Id="{_guid("product", version)}" Name="{PRODUCT}" Language="1033"
            Version="{major}.{minor}.{patch}" Manufacturer="{PUBLISHER}" UpgradeCode="{MSI_UPGRADE_CODE}">
-    <Package Id="{package_code}" InstallerVersion="500" Compressed="yes" InstallScope="perMachine"
+    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine"
              Manufacturer="{PUBLISHER}"
              Description="mapiprobe {version}: diagnose Outlook connectivity (MAPI over HTTP)"/>
     <MajorUpgrade DowngradeErrorMessage="A newer version of mapiprobe is already installed."/>
@@ -613,9 +613,44 @@ def write_wxs(stage: Path, files: list[str], dirs: list[str], version: str, pack
 def build_msi(stage: Path, work: Path, out_file: Path, version: str, digest: str) -> None:
     files, dirs = payload(stage)
     wxs = work / "mapiprobe.wxs"
-    wxs.write_text(write_wxs(stage, files, dirs, version, _guid("package", digest)), encoding="utf-8")
+    wxs.write_text(write_wxs(files, dirs, version), encoding="utf-8")
     # wixl takes relative Source paths only: run it in the stage.
     run(["wixl", "-a", "x64", "-o", str(out_file), str(wxs)], cwd=stage)
+    fix_summary_information(out_file, _guid("package", digest), int(os.environ["SOURCE_DATE_EPOCH"]))
+
+
+def fix_summary_information(msi: Path, package_code: str, epoch: int) -> None:
+    """Make the MSI reproducible: wixl 0.101 writes a random PackageCode (it ignores Package/@Id) and the
+    current time as the created and saved times into the SummaryInformation stream; everything else it
+    writes is deterministic. Set the PackageCode (PID 9) derived from the inputs and both times (PIDs 12,
+    13) to ``epoch``, in place (same sizes), through olefile."""
+    import olefile  # type: ignore[import-untyped]
+
+    name = "\x05SummaryInformation"
+    with olefile.OleFileIO(str(msi), write_mode=True) as ole:
+        data = bytearray(ole.openstream(name).read())
+        # MS-OLEPS 2.21: PropertySetStream header (28 bytes), FMTID (16) and the section's offset (4).
+        (section,) = struct.unpack_from("<I", data, 44)
+        _size, count = struct.unpack_from("<II", data, section)
+        filetime = (epoch + 11644473600) * 10_000_000
+        seen = set()
+        for i in range(count):
+            pid, offset = struct.unpack_from("<II", data, section + 8 + 8 * i)
+            at = section + offset
+            (vt,) = struct.unpack_from("<I", data, at)
+            if pid == 9 and vt == 30:  # VT_LPSTR: length (with the NUL), then the characters
+                (length,) = struct.unpack_from("<I", data, at + 4)
+                code = package_code.encode("ascii") + b"\0"
+                if length != len(code):
+                    raise SystemExit(f"unexpected PackageCode length {length} in {msi.name}")
+                data[at + 8 : at + 8 + length] = code
+                seen.add(pid)
+            elif pid in (12, 13) and vt == 64:  # VT_FILETIME
+                struct.pack_into("<Q", data, at + 4, filetime)
+                seen.add(pid)
+        if seen != {9, 12, 13}:
+            raise SystemExit(f"{msi.name}: SummaryInformation lacks {sorted({9, 12, 13} - seen)}")
+        ole.write_stream(name, bytes(data))
 
 
 # --- main ------------------------------------------------------------------------------------------------
