@@ -55,6 +55,8 @@ APT_PACKAGES = [
     "krb5-admin-server",
     "krb5-user",
     "libkrb5-dev",
+    # The diagnosis report is opened in a real browser by tests/diagnostics/test_report_browser.py.
+    "chromium",
     # The Windows installers (installer/build.py) and their test under Wine (tests/installer): NSIS and wixl
     # build them, Wine 64-bit runs them, mingw-w64 builds the test's stand-in DLLs.
     "nsis",

@@ -19,6 +19,9 @@ _MODULES = (
     "nspi",
     "autodiscover",
     "execute",
+    "rts",
+    "dcerpc",
+    "emsmdb_rpc",
 )
 
 for _name in _MODULES:

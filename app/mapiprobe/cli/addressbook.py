@@ -22,7 +22,7 @@ import sys
 import threading
 from typing import Any
 
-from mapiprobe.cli_common import (
+from mapiprobe.cli.options import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_SERVER_FAILURE,
@@ -111,6 +111,7 @@ def _addressbook_url(
         if not args.addressbook_url.lower().startswith("https://"):
             raise _Failure("--addressbook-url must be an https:// URL", EXIT_BAD_INPUT, "usage")
         return str(args.addressbook_url)
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions, UsageError
 
     try:
@@ -122,6 +123,7 @@ def _addressbook_url(
             connection=connection,
             options=DiscoveryOptions(candidate_timeout=connection.connect_timeout),
             cancel=cancel,
+            trace=recorder_from(args).trace(),
         )
     except UsageError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
@@ -139,6 +141,7 @@ def _addressbook_url(
 
 
 def _run(args: argparse.Namespace, work: Any) -> int:
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.protocol.jsonview import to_jsonable
     from mapiprobe.session.addressbook import AddressBookError, AddressBookSession, BadAddressBookResponse
     from mapiprobe.transport.errors import TransportError
@@ -159,7 +162,12 @@ def _run(args: argparse.Namespace, work: Any) -> int:
     try:
         url = _addressbook_url(args, connection, credentials, cancel)
         with AddressBookSession(
-            url, user=args.user or args.email, auth=auth, connection=connection, cancel=cancel
+            url,
+            user=args.user or args.email,
+            auth=auth,
+            connection=connection,
+            cancel=cancel,
+            trace=recorder_from(args).trace(),
         ) as session:
             output = work(session)
             output["url"] = url
