@@ -148,7 +148,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         idle_check_s=args.idle_check,
         slow_request_s=args.slow_after,
     )
-    from mapiprobe.cli.capture import recorder_from
 
     cancel = threading.Event()
     try:
