@@ -393,3 +393,17 @@ def test_decode_kinds_are_registered_and_show_names() -> None:
     assert shown_req["ulCpid"] == 0x4E4
     with pytest.raises(DecodeError, match="unknown EMSMDB method"):
         table["emsmdb-rpc-request"].func(data, DecodeContext(request_type="Bogus"))
+
+
+def test_ecdorpcext2_decodes_down_to_the_rops() -> None:
+    import mapiprobe.protocol.kinds  # noqa: F401
+    from mapiprobe.protocol.execute import rop_input
+    from mapiprobe.protocol.rops import RopLogonRequest
+
+    rops = [RopLogonRequest(0, 0, 0x01, 0x01000000, 0, "/o=Contoso/cn=Recipients/cn=alice")]
+    handle = ContextHandle(0, uuid.UUID(int=7))
+    stub = emsmdb_rpc.RpcExt2Request(handle, rop_input(rops, [0xFFFFFFFF])).encode()
+    shown = to_jsonable(kinds()["emsmdb-rpc-request"].func(stub, DecodeContext(request_type="11")))
+    assert shown["stub"]["pulFlags"] == 3
+    rop = shown["RopBuffer"][0]["RopsList"][0]
+    assert rop["RopId"] in ("RopLogon", 0xFE) and rop["Essdn"].endswith("cn=alice")

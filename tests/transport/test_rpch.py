@@ -300,3 +300,18 @@ def test_gromox_rpch_basic_rpc_level_none() -> None:
         assert client.connect(GROMOX_DN).display_name == "Alice Test"
         assert logon(client, GROMOX_DN).folder_ids.inbox.global_counter > 0
         assert client.disconnect().return_value == 0
+
+
+def test_cert_principal_name_is_checked(sim: Simulator) -> None:
+    from dataclasses import replace
+
+    from mapiprobe.transport.errors import TLSFailure
+
+    good = connection(sim, rpc_auth="ntlm")
+    good.endpoint = replace(good.endpoint, cert_principal=f"msstd:{sim.org.mail_host}")
+    with good:
+        good.open()
+    bad = connection(sim, rpc_auth="ntlm")
+    bad.endpoint = replace(bad.endpoint, cert_principal="msstd:exchange.fabrikam.test")
+    with bad, pytest.raises(TLSFailure, match=r"not the CertPrincipalName exchange\.fabrikam\.test"):
+        bad.open()

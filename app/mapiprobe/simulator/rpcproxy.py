@@ -134,6 +134,10 @@ class RpcProxyService:
         self.acks_received = 0
         """FlowControlAckWithDestination PDUs the clients sent."""
         self.acks_sent = 0
+        self.rtt_s = 0.0
+        """Added before every answer the client waits for (echo, CONN/A3, CONN/C2, bind and call answers):
+        the network's round trip, for benchmarks/rpch.py."""
+        self.round_trips = 0
         self.connections: dict[uuid.UUID, VirtualConnection] = {}
         self.echoes = 0
         self.binds: list[tuple[int, int]] = []
@@ -160,6 +164,12 @@ class RpcProxyService:
             return False, "503"
         return True, name
 
+    def _round_trip(self) -> None:
+        with self._lock:
+            self.round_trips += 1
+        if self.rtt_s > 0:
+            self._stopping.wait(self.rtt_s)
+
     def stop(self) -> None:
         self._stopping.set()
         with self._lock:
@@ -178,6 +188,7 @@ class RpcProxyService:
         if req.stream is not None:
             return self._in_channel(req, what)
         if len(req.body) <= 16:
+            self._round_trip()
             with self._lock:
                 self.echoes += 1
             return HttpResponse(200, [("Content-Type", "application/rpc")], echo().encode())
@@ -198,6 +209,7 @@ class RpcProxyService:
         vc = VirtualConnection(vc_cookie, req.user, server)
         with self._lock:
             self.connections[vc_cookie] = vc
+        self._round_trip()
         vc.send(conn_a3(CONNECTION_TIMEOUT_MS).encode())
         return HttpResponse(
             200,
@@ -242,6 +254,7 @@ class RpcProxyService:
         in_cookie = [c.value for c in pdu.commands if c.type == CommandType.COOKIE][1]
         assert isinstance(in_cookie, uuid.UUID)
         window = self.receive_window
+        self._round_trip()
         vc.send(conn_c2(window, CONNECTION_TIMEOUT_MS).encode())
         received = acked = 0
         try:
@@ -275,6 +288,10 @@ class RpcProxyService:
         except ProtocolError:
             vc.close()
             return
+        if pdu.ptype in (PType.BIND, PType.ALTER_CONTEXT) or (
+            pdu.ptype == PType.REQUEST and pdu.flags & PFC_LAST_FRAG
+        ):
+            self._round_trip()  # an answer the client waits for
         if pdu.ptype == PType.BIND:
             self._bind(vc, pdu)
         elif pdu.ptype == PType.AUTH3:

@@ -156,6 +156,8 @@ class RpchEndpoint:
     server_port: int = EMSMDB_PORT
     path: str = DEFAULT_PATH
     https: bool = True
+    cert_principal: str | None = None
+    """Autodiscover's CertPrincipalName (``msstd:NAME``): the certificate must name NAME."""
 
     @property
     def target(self) -> str:
@@ -254,6 +256,8 @@ class _Channel:
                 self.tls_version = ssl_object.version()
                 cipher = ssl_object.cipher()
                 self.tls_cipher = cipher[0] if cipher else None
+                if ep.cert_principal:
+                    _check_principal(ssl_object.getpeercert() or {}, ep.cert_principal, ep.url, stream)
         self.stream = stream
 
     def _write(self, data: bytes | None) -> None:
@@ -410,6 +414,21 @@ class _Channel:
             with contextlib.suppress(Exception):  # closing a dead socket
                 self.stream.close()
             self.stream = None
+
+
+def _check_principal(cert: dict[str, Any], principal: str, url: str, stream: Any) -> None:
+    """CertPrincipalName ``msstd:NAME`` (MS-OXDSCLI 2.2.4.1.1.2.6.7): the certificate's subject or one of its
+    DNS names must be NAME. An unverified connection (``--insecure``) has no parsed certificate to check."""
+    if not cert:
+        return
+    wanted = principal.partition("msstd:")[2] or principal
+    names = [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
+    names += [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
+    if any(n.lower() == wanted.lower() for n in names):
+        return
+    stream.close()
+    reason = f"the certificate names {', '.join(names) or 'nothing'}, not the CertPrincipalName {wanted}"
+    raise TLSFailure(f"RPC proxy certificate check failed: {reason}", reason=reason, url=url)
 
 
 def _header(resp: h11.Response, name: str) -> list[str]:
