@@ -27,6 +27,8 @@ from mapiprobe.transport.rpch import EmsmdbRpcClient, RpcFault, RpchConnection, 
 from mapiprobe.transport.rpcsec import RpcSecurity, RpcSecurityError
 from mapiprobe.transport.trace import Trace
 
+pytestmark = pytest.mark.network
+
 
 @pytest.fixture(scope="module")
 def module_sim() -> Iterator[Simulator]:

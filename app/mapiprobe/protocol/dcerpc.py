@@ -681,7 +681,10 @@ class SecTrailer:
         }
 
 
-Body = Bind | BindAck | BindNak | Request | Response | Fault | bytes
+Body = Bind | BindAck | BindNak | Request | Response | Fault | bytes | Any
+
+_RTS_DECODER: Callable[[bytes], Any] | None = None
+"""Set by :mod:`.rts` (which builds on this module) so that :meth:`Pdu.parse` shows RTS PDUs too."""
 
 _FIXED: dict[int, int] = {PType.REQUEST: 8, PType.RESPONSE: 8, PType.FAULT: 16}
 
@@ -782,16 +785,13 @@ class Pdu:
             return Response.decode(b)
         if t == PType.FAULT:
             return Fault.decode(b)
+        if t == PType.RTS and _RTS_DECODER is not None:
+            return _RTS_DECODER(self.raw)
         return b
 
     def __json__(self) -> dict[str, Any]:
         out: dict[str, Any] = {"header": self.header}
-        if self.ptype == PType.RTS:
-            from .rts import RtsPdu
-
-            out["body"] = RtsPdu.decode(self.raw)
-        else:
-            out["body"] = self.parse()
+        out["body"] = self.parse()
         if self.trailer is not None:
             out["sec_trailer"] = self.trailer
             out["auth_value"] = self.auth_value

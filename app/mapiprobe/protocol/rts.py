@@ -33,6 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import dcerpc
 from .dcerpc import PFC_FIRST_FRAG, PFC_LAST_FRAG, CommonHeader, split_pdus
 from .errors import DecodeError, EncodeError
 from .registry import DecodeContext, decode_kind
@@ -417,6 +418,8 @@ def _decode_rts(data: bytes, ctx: DecodeContext) -> list[RtsPdu]:
         ctx.partial[f"PDU {i}"] = out[-1]
     return out
 
+
+dcerpc._RTS_DECODER = RtsPdu.decode
 
 __all__ = [
     "CommandType",

@@ -1,7 +1,9 @@
 """The mailbox session: browse a mailbox over MAPI/HTTP the way Outlook does (MS-OXCMAPIHTTP, MS-OXCROPS).
 
 One :class:`MailboxSession` holds one Session Context on the mailbox endpoint (EMSMDB) and walks the happy
-path of PROTOCOL.md §7.1:
+path of PROTOCOL.md §7.1. It speaks MS-OXCMAPIHTTP mailbox bodies to a transport: MAPI/HTTP by default, or
+any :class:`~mapiprobe.session.mailbox_transport.MailboxTransport` given as ``transport=`` (RPC/HTTP, where
+the same bodies become EcDoConnectEx/EcDoRpcExt2/EcDoDisconnect and the ROPs are unchanged):
 
 1. **Connect** with the user's legacy DN (Autodiscover's ``User/LegacyDN``; MS-OXCMAPIHTTP 2.2.4.1).
 2. **RopLogon** to the private mailbox: LogonFlags 0x01 (Private), OpenFlags 0x01000000
@@ -98,6 +100,7 @@ from mapiprobe.protocol.rops.folder import TABLE_FLAG_DEPTH
 from mapiprobe.protocol.rops.logon import LOGON_FLAG_PRIVATE, OPEN_FLAG_USE_PER_MDB_REPLID_MAPPING
 from mapiprobe.protocol.rops.table import BOOKMARK_END, QUERY_ROWS_ADVANCE
 from mapiprobe.protocol.rpcext import COMPRESSED, XOR_MAGIC, iter_ext_buffers
+from mapiprobe.session.mailbox_transport import MAPI_HTTP, MailboxTransport
 from mapiprobe.session.state import KeepAlive, SessionEvent, SessionState, SessionStateMachine
 from mapiprobe.transport.auth import Credentials, Secret, make_auth
 from mapiprobe.transport.client import ConnectionOptions
@@ -368,8 +371,12 @@ class MailboxSession:
         page_size: int = 100,
         max_rop_out: int = DEFAULT_MAX_ROP_OUT,
         known_folder_ids: MutableMapping[str, MailboxFolderIds] | None = None,
+        transport: MailboxTransport | None = None,
     ) -> None:
         self.url = mailbox_url
+        self._given_transport = transport
+        self.protocol = transport.protocol if transport is not None else MAPI_HTTP
+        """``MAPI/HTTP`` or ``RPC/HTTP`` (:mod:`mapiprobe.session.mailbox_transport`)."""
         self.user_dn = user_dn
         self.compression = compression
         self.execute_flags = 0 if compression else DEFAULT_EXECUTE_FLAGS
@@ -391,7 +398,7 @@ class MailboxSession:
         self._connection = connection or ConnectionOptions()
         self._own_client = client is None
         self._client = client
-        self._endpoint: MapiHttpEndpoint | None = None
+        self._endpoint: MapiHttpEndpoint | MailboxTransport | None = None
         self._context: SessionContext | None = None
         self._keepalive: KeepAlive | None = None
         self.machine = SessionStateMachine("mailbox")
@@ -423,7 +430,9 @@ class MailboxSession:
                 event,
             )
 
-    def _make_endpoint(self, url: str) -> MapiHttpEndpoint:
+    def _make_endpoint(self, url: str) -> MapiHttpEndpoint | MailboxTransport:
+        if self._given_transport is not None:
+            return self._given_transport  # RPC/HTTP (or a caller's own): one transport for the session
         if self._client is None:
             self._client = make_mapihttp_client(self._connection, trace=self.trace)
         return MapiHttpEndpoint(
@@ -547,6 +556,8 @@ class MailboxSession:
                 self.close_error = exc
             finally:
                 self._context = None
+                if self._given_transport is not None:
+                    self._given_transport.close()
                 if self._own_client and self._client is not None:
                     self._client.close()
                     self._client = None
@@ -758,7 +769,9 @@ class MailboxSession:
         self._stop_keepalive()
         new_url = self.url
         how = "reconnecting to the same URL (Exchange 2013+ routes a moved mailbox by its MailboxId)"
-        if self._resolve is not None:
+        if self._given_transport is not None:
+            how = f"connecting again over {self.protocol} (the RPC server routes a moved mailbox)"
+        elif self._resolve is not None:
             try:
                 new_url = self._resolve(server_dn)
             except (TransportError, MailboxError) as exc:

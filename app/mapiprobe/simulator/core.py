@@ -74,9 +74,8 @@ class Simulator:
         self.endpoints: dict[str, MapiHttpService] = {}
         """MAPI/HTTP services by name (``emsmdb``, ``nspi``); tests turn their knobs (fault, delay_s...)."""
         self._install_routes()
-        from .rpcproxy import install as install_rpcproxy
-
-        self.rpcproxy = install_rpcproxy(self)
+        # Imported by name like the endpoints above (rpcproxy.py uses the mailbox endpoint's stores).
+        self.rpcproxy: Any = importlib.import_module(f"{__package__}.rpcproxy").install(self)
         """RPC over HTTP (simulator/rpcproxy.py) at /rpc/rpcproxy.dll, on the mailbox endpoint's engine."""
         self._https: Listener | None = None
         self._http: Listener | None = None

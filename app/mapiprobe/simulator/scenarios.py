@@ -27,7 +27,7 @@ SCENARIOS: dict[str, str] = {
     "basic-only": "every endpoint offers Basic only; RPC/HTTP accepts RPC-level auth none (as gromox)",
     "rpch-unknown-server": "the RPC proxy refuses every RPC server name (HTTP 503)",
     "rpch-channel-cut": "the RPC proxy drops the OUT channel after the first EcDoRpcExt2 answer",
-    "rpch-authn-level": "the RPC server refuses binds with RPC-level authentication (bind_nak) like gromox",
+    "rpch-authn-level": "the RPC server refuses binds with RPC-level authentication (bind_nak), takes none",
 }
 
 __all__ = ["SCENARIOS"]
