@@ -233,6 +233,7 @@ def test_other_methods_round_trip() -> None:
         n.NspiQueryColumnsRequest(H, flags=0x80000000),
         n.NspiQueryColumnsResponse((0x3001001F,)),
         n.NspiResolveNamesWRequest(H, STAT_SECTION4, ("alice", "böb"), (0x3001001F,)),
+        n.NspiResolveNamesWRequest(H, STAT_SECTION4, ("alice", "zz-nobody-zz"), None),  # ends unaligned
         n.NspiResolveNamesWRequest(H, STAT_SECTION4, ("alice",), None, wide=False),
         n.NspiResolveNamesResponse(
             (2, 0), ((pv(0x3001001F, "Alice"),), (pv(0x3001000A, ErrorCode(0x8004010F)),))

@@ -121,8 +121,7 @@ def get_wstring(r: NdrReader, name: str) -> str:
             offset=at,
             expected="offset 0 and actual_count <= max_count",
         )
-    raw = r.raw(actual * 2, name)
-    r.align(4)
+    raw = r.raw(actual * 2, name)  # no trailing alignment: whatever follows aligns itself (the stub may end)
     if actual == 0 or raw[-2:] != b"\x00\x00":
         raise DecodeError(
             f"{name} is not NUL-terminated", offset=at, expected="a [string] wchar_t ending in 0"
