@@ -55,6 +55,8 @@ APT_PACKAGES = [
     "krb5-admin-server",
     "krb5-user",
     "libkrb5-dev",
+    # The diagnosis report is opened in a real browser by tests/diagnostics/test_report_browser.py.
+    "chromium",
 ]
 
 

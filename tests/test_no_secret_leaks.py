@@ -6,12 +6,15 @@ How everything produced by the suite is seen:
   :class:`TraceRecord` any test produces is kept, adds a handler to the root logger that keeps every log
   record that is emitted, and watches the simulator's ``Set-Cookie`` headers to learn the cookie values it
   hands out (the secrets to look for besides the demo passwords and tokens).
+* Records are scanned with their bodies (:attr:`TraceRecord.request_body`/``response_body``): as
+  latin-1 and UTF-16LE text, and for the raw ``NTLMSSP`` signature.
 * :func:`test_the_suite_so_far_leaked_nothing` scans what the tests before it produced and registers a small
   plugin that scans again after each later test (its new trace and log records and its captured output,
   ``report.sections``) and marks that test failed if anything leaked.
 * :func:`test_every_command_and_scheme_leaks_nothing` produces traces, logs (root at DEBUG) and reports of its
   own: every network command, every scheme (Basic, NTLM, Negotiate, Bearer), wrong passwords, ``--trace``,
-  ``--json``, ``-v``, the probe, and ``--save-password`` into an in-memory keyring.
+  ``--json``, ``-v``, the probe, ``--save-har`` (the HAR file is scanned) and ``--save-password`` into an
+  in-memory keyring.
 """
 
 from __future__ import annotations
@@ -121,9 +124,18 @@ def leaks_in(text: str, known: set[str]) -> list[str]:
 
 
 def _record_text(rec: TraceRecord) -> str:
+    """The record as text, bodies included: each as latin-1 text (every byte one character, so a secret
+    in ASCII or UTF-8 shows as it is), as UTF-16LE text (MAPI strings), and the raw NTLMSSP signature."""
     fields = dataclasses.asdict(rec)
     fields.pop("tls_certificate_der", None)
-    return json.dumps(fields, default=str)
+    bodies = [fields.pop(name, None) for name in ("request_body", "response_body")]
+    text = json.dumps(fields, default=str)
+    for body in bodies:
+        if body:
+            text += "\n" + body.decode("latin-1") + "\n" + body.decode("utf-16-le", "replace")
+            if b"NTLMSSP\0" in body:
+                text += "\n" + NTLM_B64
+    return text
 
 
 def take_new() -> tuple[list[TraceRecord], list[str]]:
@@ -183,6 +195,16 @@ def test_the_scanner_finds_what_it_looks_for() -> None:
     )
     assert leaks_in(f"Bearer {demo_token(ORG, alice)}", known)
     assert not leaks_in("Authorization: NTLM [redacted]; Cookie: MapiContext=[redacted]", known)
+    # Bodies are scanned too: a password in a form, a UTF-16LE one in a MAPI body, a raw NTLM message.
+    for body in (
+        f"user=alice&password={alice.password}".encode(),
+        b"\x00\x01" + alice.password.encode("utf-16-le") + b"\x00\x00",
+        b"NTLMSSP\x00\x01\x00\x00\x00",
+    ):
+        record = TraceRecord(seq=1, method="POST", url="https://x/", started_at=0.0, response_body=body)
+        assert leaks_in(_record_text(record), known), body
+    clean = TraceRecord(seq=1, method="POST", url="https://x/", started_at=0.0, request_body=b"\x00abc")
+    assert not leaks_in(_record_text(clean), known)
 
 
 class _MemoryKeyring(KeyringBackend):
@@ -253,7 +275,23 @@ def test_every_command_and_scheme_leaks_nothing(
     try:
         assert run("normal", "autodiscover", email, "--trace", "--json", "--save-password") == 0
         assert run("normal", "autodiscover", email, "--trace", password=None) == 0  # the saved password
-        assert run("windows-auth", "folders", email, "--auth", "ntlm", "--trace", "--json") == 0
+        har = tmp_path / "ntlm.har"
+        assert (
+            run(
+                "windows-auth",
+                "folders",
+                email,
+                "--auth",
+                "ntlm",
+                "--trace",
+                "--json",
+                "--save-har",
+                str(har),
+            )
+            == 0
+        )
+        outputs.append(har.read_text(encoding="utf-8"))  # a saved run is output too
+        assert "NTLM [redacted]" in outputs[-1]
         assert run("windows-auth", "folders", email, "--trace", "-v") == 0
         assert (
             run("windows-auth", "addresslists", email, "--addressbook-url", nspi, "--auth", "negotiate") == 0

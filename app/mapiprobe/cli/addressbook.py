@@ -34,7 +34,6 @@ from mapiprobe.cli.options import (
     insecure_warning,
 )
 from mapiprobe.session.addressbook_transport import PROTOCOL_CHOICES, choose_addressbook_protocol
-from mapiprobe.transport.trace import Trace
 
 
 class _Failure(Exception):
@@ -131,6 +130,7 @@ def register(subparsers: Any) -> None:
 def _autodiscover(
     args: argparse.Namespace, connection: Any, credentials: Any, cancel: threading.Event
 ) -> Any:
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions, UsageError
 
     try:
@@ -144,6 +144,7 @@ def _autodiscover(
                 candidate_timeout=connection.connect_timeout, mapi_http_disabled=bool(args.mapi_http_disabled)
             ),
             cancel=cancel,
+            trace=recorder_from(args).trace(),
         )
     except UsageError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
@@ -230,6 +231,7 @@ def _rpc_http(
 
 
 def _run(args: argparse.Namespace, work: Any) -> int:
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.protocol.jsonview import to_jsonable
     from mapiprobe.session.addressbook import AddressBookError, AddressBookSession, BadAddressBookResponse
     from mapiprobe.transport.errors import TransportError
@@ -246,8 +248,9 @@ def _run(args: argparse.Namespace, work: Any) -> int:
         print(note, file=sys.stderr)
     if connection.insecure:
         print(insecure_warning(), file=sys.stderr)
+
     cancel = threading.Event()
-    trace = Trace()
+    trace = recorder_from(args).trace()
     try:
         url, transport = _endpoint(args, connection, credentials, trace, cancel)
         with AddressBookSession(

@@ -184,9 +184,9 @@ def _run(
     args: argparse.Namespace, work: Callable[[Any], dict[str, Any]]
 ) -> tuple[dict[str, Any] | None, Any]:
     """Set up, run ``work(session)``, tear down; returns (result, trace) or raises _Failure."""
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.session.mailbox import MailboxError, MailboxSession
     from mapiprobe.transport.errors import TransportError
-    from mapiprobe.transport.trace import Trace
 
     try:
         connection = connection_options_from(args)
@@ -217,7 +217,7 @@ def _run(
         )
     if connection.insecure:
         print(insecure_warning(), file=sys.stderr)
-    trace = Trace()
+    trace = recorder_from(args).trace()
     cancel = threading.Event()
 
     def progress(event: Any) -> None:

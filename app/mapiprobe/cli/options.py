@@ -1,9 +1,11 @@
 """Command-line options every network command shares: where to connect, whom to trust, who to be.
 
 ``add_connection_options(parser)`` adds ``--connect-to`` (repeatable, curl's HOST:PORT:ADDR:PORT),
-``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--dns-server ADDR:PORT``, and who to be:
+``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--dns-server ADDR:PORT``, ``--proxy``,
+and who to be:
 ``--user``, ``--password-stdin``, ``--auth {auto,basic,ntlm,negotiate,bearer}``, ``--no-basic``,
-``--token-file``, ``--save-password`` and ``--forget-password``.
+``--token-file``, ``--save-password`` and ``--forget-password``; and ``--save-har FILE``
+(:func:`add_capture_options`).
 
 :func:`connection_options_from` turns the network half into a
 :class:`~mapiprobe.transport.client.ConnectionOptions` (raising :class:`OptionError` for bad values);
@@ -77,6 +79,13 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="ADDR[:PORT]",
         help="resolve host names and SRV records with this DNS server instead of the system's",
     )
+    group.add_argument(
+        "--proxy",
+        metavar="URL|none|pac+URL",
+        help="send requests through this http:// proxy; 'none' for a direct connection; 'pac+URL' to "
+        "evaluate a PAC file (default: the system's settings: https_proxy/http_proxy/no_proxy, and on "
+        "Windows the WinINet settings and PAC file Outlook uses)",
+    )
     group.add_argument("--user", metavar="USER", help="user name to log on with (default: the email address)")
     group.add_argument(
         "--password-stdin",
@@ -111,6 +120,19 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="delete this account's password from the system keyring",
     )
+    add_capture_options(parser)
+
+
+def add_capture_options(parser: argparse.ArgumentParser) -> None:
+    """``--save-har FILE``: the run's exchanges as HAR when the command ends (cli/capture.py RunRecorder)."""
+    group = parser.add_argument_group("capture")
+    group.add_argument(
+        "--save-har",
+        type=Path,
+        metavar="FILE",
+        help="write every HTTP exchange of this run to FILE as HAR 1.2 (bodies base64; credentials and "
+        "cookie values redacted), also when the run fails; read it back with 'mapiprobe decode --har'",
+    )
 
 
 def connection_options_from(args: argparse.Namespace) -> ConnectionOptions:
@@ -128,6 +150,14 @@ def connection_options_from(args: argparse.Namespace) -> ConnectionOptions:
             parse_dns_server(args.dns_server)
         except ValueError as exc:
             raise OptionError(str(exc)) from None
+    proxy = getattr(args, "proxy", None)
+    if proxy is not None:
+        from mapiprobe.transport.proxy import ProxyError, settings_from_option
+
+        try:
+            settings_from_option(proxy)
+        except ProxyError as exc:
+            raise OptionError(f"--proxy: {exc}") from None
     timeout = float(args.timeout)
     if not timeout > 0:
         raise OptionError("--timeout must be a positive number of seconds")
@@ -138,6 +168,7 @@ def connection_options_from(args: argparse.Namespace) -> ConnectionOptions:
         connect_timeout=timeout,
         read_timeout=timeout,
         dns_server=args.dns_server,
+        proxy=proxy,
     )
 
 
@@ -236,6 +267,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "TOKEN_ENV",
     "OptionError",
+    "add_capture_options",
     "add_connection_options",
     "auth_from",
     "connection_options_from",

@@ -795,6 +795,20 @@ class MailboxSession:
 
     # -- the folder tree ----------------------------------------------------------------------------
 
+    @property
+    def context_expiration_ms(self) -> int | None:
+        """How long the server said it keeps the Session Context without a request (X-ExpirationInfo)."""
+        context = self._context
+        return context.expiration_ms if context is not None else None
+
+    def ping_now(self) -> MapiHttpResult:
+        """One PING on the session's context now (MS-OXCMAPIHTTP 2.2.6); ContextExpired if forgotten."""
+        with self._lock:
+            if self._endpoint is None or self._context is None:
+                raise MailboxError("the mailbox session is not connected", stage="ping")
+            self._check_cancel()
+            return _CountingPinger(self).ping(self._context, cancel=self._request_cancel)
+
     def folder_tree(self, *, refresh: bool = False) -> Folder:
         """The IPM subtree and every folder below it (one hierarchy table with Depth), read once per session
         unless ``refresh``."""

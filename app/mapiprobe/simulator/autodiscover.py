@@ -226,6 +226,9 @@ class AutodiscoverService:
 
     def _legacy_blocks(self, user: SimUser, mailbox_id: str) -> list[LegacyProtocol]:
         org = self.org
+        # Outlook Anywhere's HTTP authentication, as Exchange's IIS /rpc/ has it (simulator/rpcproxy.py):
+        # NTLM; Basic in the basic-only scenario (gromox-like).
+        rpc_auth = "Basic" if self.scenario() == "basic-only" else "Ntlm"
         mail = f"https://{org.mail_host}"
         server_dn = f"{org.administrative_group}/cn=Configuration/cn=Servers/cn={mailbox_id}"
         urls = [
@@ -253,7 +256,7 @@ class AutodiscoverService:
             [
                 ("Server", org.mail_host),
                 ("SSL", "On"),
-                ("AuthPackage", "Basic"),
+                ("AuthPackage", rpc_auth),
                 *urls,
                 ("ServerExclusiveConnect", "On"),
                 ("CertPrincipalName", "None"),
@@ -264,7 +267,7 @@ class AutodiscoverService:
             [
                 ("Server", org.mail_host),
                 ("SSL", "On"),
-                ("AuthPackage", "Basic"),
+                ("AuthPackage", rpc_auth),
                 *urls,
                 ("ServerExclusiveConnect", "On"),
                 ("CertPrincipalName", "None"),

@@ -270,8 +270,12 @@ class RpcProxyService:
         if pdu is None or pdu.name != "CONN/B1":
             return HttpResponse.text(400, "400 Bad Request: the IN channel must start with CONN/B1\n")
         cookie = pdu.command(CommandType.COOKIE)
-        with self._lock:
-            vc = self.connections.get(cookie) if isinstance(cookie, uuid.UUID) else None
+        vc = None
+        for _ in range(50):  # the OUT channel's CONN/A1 may still be on its way (another connection)
+            with self._lock:
+                vc = self.connections.get(cookie) if isinstance(cookie, uuid.UUID) else None
+            if vc is not None or self._stopping.wait(0.02):
+                break
         if vc is None:
             return HttpResponse.text(400, "400 Bad Request: no OUT channel for this virtual connection\n")
         if vc.user is None or req.user is None or vc.user.email != req.user.email:

@@ -73,7 +73,7 @@ from mapiprobe.protocol.envelope import (
     describe,
 )
 from mapiprobe.protocol.errors import ProtocolError
-from mapiprobe.transport.client import ConnectionOptions, TracingTransport, make_client
+from mapiprobe.transport.client import ConnectionOptions, RoutingTransport, TracingTransport, make_client
 from mapiprobe.transport.errors import (
     ConnectionLost,
     HTTPFailure,
@@ -149,6 +149,15 @@ class _Exchange:
     body_started: bool = False
     parser: EnvelopeParser = field(default_factory=EnvelopeParser)
     first_byte_at: float | None = None
+    kept: bytearray | None = None  # the response body as read, up to keep_limit (for our own record)
+    keep_limit: int = 0
+
+    def keep(self, chunk: bytes) -> None:
+        if self.kept is None:
+            self.kept = bytearray()
+        room = self.keep_limit - len(self.kept)
+        if room > 0:
+            self.kept += chunk[:room]
 
     def annotate(self, key: str, value: str) -> None:
         """Set a trace annotation. The tracing transport copies the list when the body has been read,
@@ -192,7 +201,7 @@ class MapiHttpEndpoint:
         client.cookies = _refusing_jar()
         transport = getattr(client, "_transport", None)
         self._own_trace: Trace | None = None
-        if isinstance(transport, TracingTransport):
+        if isinstance(transport, TracingTransport | RoutingTransport):
             if transport.trace is None and trace is not None:
                 transport.trace = trace
             self.trace = transport.trace
@@ -234,6 +243,8 @@ class MapiHttpEndpoint:
         if context.client_info is None:
             context.client_info = self.client_info.next()
         ex = _Exchange(request_type, context.next_request_id(), time.monotonic(), time.time())
+        if self._own_trace is not None:
+            ex.keep_limit = self._own_trace.body_limit
         headers = {
             "Content-Type": CONTENT_TYPE,
             "X-RequestType": request_type,
@@ -415,6 +426,8 @@ class MapiHttpEndpoint:
         ex.body_started = True
         for chunk in response.iter_bytes():
             ex.received += len(chunk)
+            if ex.keep_limit:
+                ex.keep(chunk)
             parser.receive_data(chunk)
             body_before = len(body)
             self._drain(ex, parser, body)
@@ -447,6 +460,8 @@ class MapiHttpEndpoint:
                 if len(data) >= MAX_SERVER_TEXT:
                     break
         ex.received += len(data)
+        if ex.keep_limit:
+            ex.keep(bytes(data))
         return bytes(data[:MAX_SERVER_TEXT])
 
     # -- errors ------------------------------------------------------------------------------------
@@ -571,6 +586,15 @@ class MapiHttpEndpoint:
         end = time.monotonic()
         code = dict(ex.annotations).get("mapihttp.response_code")
         mapped = self._map_error(error, ex, None) if error is not None else None
+        request_body, request_truncated = trace.keep_body(headers, body)
+        response_body, response_truncated = None, False
+        if response is not None and ex.kept is not None:
+            # iter_bytes() already undid any Content-Encoding: keep as read.
+            response_body, response_truncated = trace.keep_body(
+                [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"],
+                bytes(ex.kept),
+                more=ex.received > len(ex.kept),
+            )
         record = TraceRecord(
             seq=trace.next_seq(),
             method="POST",
@@ -593,6 +617,10 @@ class MapiHttpEndpoint:
             if code is not None
             else (response.headers.get("X-ResponseCode") if response else None),
             annotations=tuple(ex.annotations),
+            request_body=request_body,
+            request_body_truncated=request_truncated,
+            response_body=response_body,
+            response_body_truncated=response_truncated,
         )
         trace.add(record)
 

@@ -36,6 +36,7 @@ import binascii
 import collections
 import contextlib
 import itertools
+import ssl
 import threading
 import time
 import uuid
@@ -485,6 +486,7 @@ class RpchConnection:
         receive_window: int = DEFAULT_RECEIVE_WINDOW,
         trace: Trace | None = None,
         context_factory: ContextFactory | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.credentials = credentials
@@ -500,7 +502,8 @@ class RpchConnection:
         resolver = None
         if self.options.dns_server:
             resolver = make_resolver(self.options.dns_server, timeout=self.options.connect_timeout)
-        self.ssl_context = make_ssl_context(self.options)
+        # Building a context reads the CA bundle (tens of ms): callers that open several connections lend one.
+        self.ssl_context = ssl_context or make_ssl_context(self.options)
         contexts = None
         if isinstance(self.ssl_context, truststore.SSLContext):
             contexts = SSLContextPool(lambda: make_ssl_context(self.options))
@@ -686,7 +689,8 @@ class RpchConnection:
     # -- the virtual connection --------------------------------------------------------------------
 
     def open(self) -> RpchConnection:
-        """Echo, then the OUT and IN channels (CONN/A1 → A3, CONN/B1 → C2)."""
+        """Echo (unless the scheme is known), then the OUT and IN channels: CONN/A1 and CONN/B1 go out one
+        after the other, CONN/A3 and CONN/C2 come back on the OUT channel."""
         with self._lock:
             if self.stats.http_scheme is None and self.http_scheme != "auto":
                 self.stats.http_scheme = {"basic": "Basic", "ntlm": "NTLM", "negotiate": "Negotiate"}.get(
@@ -702,6 +706,17 @@ class RpchConnection:
             out.connect()
             a1 = conn_a1(self._vc, self._out_cookie, self.receive_window).encode()
             self._open(out, "RPC_OUT_DATA", OUT_CHANNEL_LENGTH, a1, "RPC/HTTP OUT channel")
+            # The IN channel is opened while CONN/A1 is on its way (Windows does the same): CONN/A3 and
+            # CONN/C2 then come back in one round trip instead of two.
+            inch = self._in = _Channel(self, "IN")
+            try:
+                inch.connect()
+                b1 = conn_b1(self._vc, self._in_cookie, self._group).encode()
+                self._open(inch, "RPC_IN_DATA", IN_CHANNEL_LENGTH, b1, "RPC/HTTP IN channel")
+            except TransportError as exc:
+                in_failure: TransportError | None = exc
+            else:
+                in_failure = None
             resp = out.response(timeout)
             if resp.status_code == 401:
                 raise AuthenticationFailed(
@@ -712,10 +727,8 @@ class RpchConnection:
                 raise RpchError(self._status_words(resp, body, "OUT channel"), stage="out-channel")
             a3 = self._next_rts(timeout, "CONN/A3")
             self.connection_timeout_ms = a3.u32(CommandType.CONNECTION_TIMEOUT)
-            inch = self._in = _Channel(self, "IN")
-            inch.connect()
-            b1 = conn_b1(self._vc, self._in_cookie, self._group).encode()
-            self._open(inch, "RPC_IN_DATA", IN_CHANNEL_LENGTH, b1, "RPC/HTTP IN channel")
+            if in_failure is not None:
+                raise in_failure
             try:
                 c2 = self._next_rts(timeout, "CONN/C2")
             except TransportError as exc:

@@ -30,7 +30,7 @@ from mapiprobe.protocol.emsmdb import (
 from mapiprobe.protocol.errors import ProtocolError
 
 from .auth import Credentials
-from .client import ConnectionOptions
+from .client import ConnectionOptions, make_ssl_context
 from .mapihttp import MapiHttpResult, RequestCancelled, SessionContext
 from .rpch import EmsmdbRpcClient, RpchConnection, RpchEndpoint, RpchError
 from .trace import Trace
@@ -64,6 +64,7 @@ class RpchMailboxEndpoint:
         self.trace = trace
         self.connection: RpchConnection | None = None
         self.client: EmsmdbRpcClient | None = None
+        self.ssl_context = make_ssl_context(self.options)  # a bad --ca-cert fails here, before any request
         self.connections: list[RpchConnection] = []
         """Every virtual connection opened (for the statistics: requests, TCP connections)."""
         self._lock = threading.RLock()
@@ -79,6 +80,7 @@ class RpchMailboxEndpoint:
             rpc_auth=rpc_auth,
             rpc_level=self.rpc_level,
             trace=self.trace,
+            ssl_context=self.ssl_context,
         )
         self.connections.append(conn)
         if len(self.connections) > 1:  # the scheme is known from the first echo
