@@ -79,6 +79,10 @@ def test_both_protocols_complete_on_the_same_mailbox(
     # Each half is cold: MAPI/HTTP opens its own connections for its sessions, RPC/HTTP its virtual
     # connections (IN and OUT channels: at least two TCP connections for the mailbox, more for RFR and NSPI).
     assert r["connect"]["tcp_connections"] >= 2 and r["gal"]["tcp_connections"] >= 4
+    # Dependent round trips: Connect + Execute(RopLogon) against CONN/A3+C2, bind, EcDoConnectEx, EcDoRpcExt2;
+    # the GAL: Bind + QueryRows against RFR's connection, bind, call, then NSPI's, bind, NspiBind, QueryRows.
+    assert (m["connect"]["round_trips"], r["connect"]["round_trips"]) == (2, 4)
+    assert (m["gal"]["round_trips"], r["gal"]["round_trips"]) == (2, 7)
     assert mapi["endpoint"].startswith("https://") and "/mapi/emsmdb/" in mapi["endpoint"]
     assert "/rpc/rpcproxy.dll?" in rpc["endpoint"]
     assert any("RfrGetNewDSA" in n for n in rpc["notes"])

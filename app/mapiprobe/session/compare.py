@@ -58,6 +58,11 @@ class PhaseResult:
     tcp_connections: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
+    round_trips: int = 0
+    """Answers the client waited for, one after the other: HTTP exchanges other than 401 legs (MAPI/HTTP,
+    Autodiscover) and, per RPC/HTTP virtual connection, the echo (when the scheme was unknown), CONN/A3 with
+    CONN/C2 (the IN channel opens while CONN/A1 travels), the bind and each call. x RTT = the phase's floor
+    on a network where only the round trip costs."""
     ok: bool = True
     error: str | None = None
     skipped: bool = False
@@ -95,7 +100,14 @@ class ProtocolRun:
             "phases": [p.to_json() for p in self.phases],
             "total": {
                 k: self.total(k)
-                for k in ("wall_ms", "http_requests", "tcp_connections", "bytes_sent", "bytes_received")
+                for k in (
+                    "wall_ms",
+                    "http_requests",
+                    "tcp_connections",
+                    "bytes_sent",
+                    "bytes_received",
+                    "round_trips",
+                )
             },
             "notes": list(self.notes),
         }
@@ -138,10 +150,22 @@ class _Meter:
         self.transports = transports
 
     def _rpc(self) -> dict[str, int]:
-        out = {"http_requests": 0, "tcp_connections": 0, "bytes_sent": 0, "bytes_received": 0}
+        out = {
+            "http_requests": 0,
+            "tcp_connections": 0,
+            "bytes_sent": 0,
+            "bytes_received": 0,
+            "round_trips": 0,
+        }
         for t in self.transports:
-            for k in out:
+            for k in ("http_requests", "tcp_connections", "bytes_sent", "bytes_received"):
                 out[k] += int(t.stats[k])
+            for conn in t.connections:
+                if conn.stats.http_requests == 0:
+                    continue
+                echo = 1 if conn.echo_ms is not None else 0
+                opened = 1 if conn.interface is not None else 0  # CONN/A3+C2 and the bind
+                out["round_trips"] += echo + 2 * opened + conn.stats.rpc_calls
         return out
 
     def start(self) -> tuple[int, dict[str, int], float]:
@@ -157,6 +181,7 @@ class _Meter:
         )
         phase.bytes_sent = sum(r.request_bytes for r in records)
         phase.bytes_received = sum(r.response_bytes for r in records)
+        phase.round_trips = sum(1 for r in records if r.status != 401)
         rpc_after = self._rpc()
         for k in rpc_after:
             setattr(phase, k, getattr(phase, k) + rpc_after[k] - rpc_before[k])
@@ -358,22 +383,25 @@ def _run_one(
         p.error = "skipped: Autodiscover gave no endpoint" if not ready else "no address book endpoint"
     else:
         mark = meter.start()
+        ab = AddressBookSession(
+            ab_url,
+            user=user or email,
+            auth=auth_factory(),
+            connection=connection,
+            cancel=cancel,
+            trace=trace,
+            keepalive=False,
+            transport=ab_transport,
+        )
         try:
-            with AddressBookSession(
-                ab_url,
-                user=user or email,
-                auth=auth_factory(),
-                connection=connection,
-                cancel=cancel,
-                trace=trace,
-                keepalive=False,
-                transport=ab_transport,
-            ) as ab:
-                page = ab.page(0, count=page_size)
-                p.detail = f"{len(page.entries)} GAL rows of {page.total}"
+            ab.bind()
+            page = ab.page(0, count=page_size)
+            p.detail = f"{len(page.entries)} GAL rows of {page.total}"
         except _FAILURES as exc:
             p.ok, p.error = False, _words(exc)
-        meter.stop(p, mark)
+        meter.stop(p, mark)  # the Unbind afterwards is not part of starting up (as Disconnect is not)
+        with contextlib.suppress(*_FAILURES):
+            ab.close()
         if ab_transport is not None:
             run.notes += ab_transport.notes
     say(f"gal {p.wall_ms:.0f} ms" + (f" FAILED: {p.error}" if not p.ok else ""))
