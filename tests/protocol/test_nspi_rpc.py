@@ -308,3 +308,65 @@ def test_garbage_never_escapes_as_another_exception(data: bytes, opnum: int) -> 
         if opnum in table:
             with contextlib.suppress(DecodeError):
                 table[opnum].decode(data)
+
+
+def test_bridge_rows_flagged_both_ways() -> None:
+    from mapiprobe.protocol.nspi_bridge import row_from_ndr, row_to_ndr
+    from mapiprobe.protocol.properties import ErrorValue
+
+    cols = (0x3001001F, 0x3A17001F)
+    ndr = (pv(0x3001001F, "Bob"), pv(0x3A17000A, ErrorCode(0x8004010F)))
+    row = row_from_ndr(ndr, cols)
+    assert row.flag == 0x01
+    assert [(int(v.tag), v.flag) for v in row.values] == [(0x3001001F, 0x0), (0x3A17001F, 0xA)]
+    assert isinstance(row.values[1].value, ErrorValue) and int(row.values[1].value) == 0x8004010F
+    assert row_to_ndr(row) == ndr
+    plain = row_from_ndr((pv(0x3001001F, "Bob"), pv(0x3A17001F, "CEO")), cols)
+    assert plain.flag == 0x00 and row_to_ndr(plain) == (pv(0x3001001F, "Bob"), pv(0x3A17001F, "CEO"))
+
+
+def test_bridge_restrictions_oxcdata_round_trip() -> None:
+    from mapiprobe.protocol.nspi_bridge import restriction_from_oxcdata, restriction_to_oxcdata
+
+    res = Restriction(
+        RES_OR,
+        (
+            Restriction.property(0x360C001F, "smith"),
+            Restriction(RES_NOT, (Restriction(RES_EXIST, tag=0x39FE001F),)),
+            Restriction(RES_CONTENT, tag=0x3001001F, value=pv(0x3001001F, "sm"), fuzzy_level=0x10001),
+        ),
+    )
+    data = restriction_to_oxcdata(res)
+    assert data[:3] == bytes.fromhex("010300")  # RES_OR, RestrictCount 3 (2 bytes)
+    assert restriction_from_oxcdata(data) == res
+    with pytest.raises(DecodeError, match="not carried"):
+        restriction_from_oxcdata(b"\x06" + bytes(12))
+
+
+def test_bridge_maps_every_request_type_and_back() -> None:
+    from mapiprobe.protocol import nspi as mh
+    from mapiprobe.protocol.nspi_bridge import mapihttp_request, rpc_request
+
+    requests = [
+        mh.BindRequest(flags=0, state=STAT_SECTION4),
+        mh.UnbindRequest(),
+        mh.GetSpecialTableRequest(flags=4, state=STAT_SECTION4, version=0),
+        mh.QueryRowsRequest(
+            flags=2, state=STAT_SECTION4, explicit_table=(), row_count=5, columns=(PropertyTag(0x3001001F),)
+        ),
+        mh.SeekEntriesRequest(
+            state=STAT_SECTION4, target=pv(0x3001001F, "m"), columns=(PropertyTag(0x3001001F),)
+        ),
+        mh.GetPropsRequest(flags=2, state=STAT_SECTION4, property_tags=(PropertyTag(0x3001001F),)),
+        mh.GetPropListRequest(flags=0, minimal_id=0x10, code_page=1252),
+        mh.QueryColumnsRequest(mapi_flags=0x80000000),
+        mh.ResolveNamesRequest(state=STAT_SECTION4, property_tags=None, names=("a", "b")),
+        mh.DNToMIdRequest(names=("/o=x",)),
+        mh.UpdateStatRequest(state=STAT_SECTION4, delta_requested=True),
+    ]
+    for req in requests:
+        stub = rpc_request(req, H)
+        back = mapihttp_request(
+            type(stub).decode(stub.encode()) if not isinstance(stub, n.NspiResolveNamesWRequest) else stub
+        )
+        assert back == req, (req, back)
