@@ -215,3 +215,21 @@ def test_gromox_gal_over_rpc_http_matches_mapi_http(
         results[protocol] = json.loads(out)
     assert results["rpc-http"]["rows"] == results["mapi-http"]["rows"]
     assert len(results["rpc-http"]["rows"]) >= 2 and results["rpc-http"]["protocol"] == "RPC/HTTP"
+
+
+def test_wrong_password_over_rpc_http_stops_at_the_first_refusal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sim: Simulator
+) -> None:
+    u = sim.users[0]
+    argv = ["gal", u.email, "--protocol", "rpc-http", "--rpc-proxy", sim.org.mail_host, "--rpc-server",
+            f"{u.mailbox_guid}@{sim.org.domain}", "--legacy-dn", u.legacy_dn, *cli_args(sim, timeout=5.0),
+            "--user", u.user, "--password-stdin"]  # fmt: skip
+    monkeypatch.setattr(sys, "stdin", io.StringIO("not-the-password\n"))
+    before = dict(sim.rpcproxy.nspi_rpc.calls)
+    code = main(argv)
+    _, err = capsys.readouterr()
+    assert code == 1 and "not-the-password" not in err
+    assert "authentication" in err.lower() or "401" in err
+    assert sim.rpcproxy.nspi_rpc.calls == before  # neither RFR nor NSPI was reached
+    rpc_requests = [r for r in sim.requests if r.path.lower().startswith("/rpc/")]
+    assert len(rpc_requests) <= 4  # one refused channel (with its NTLM leg), no retry on other ports

@@ -40,7 +40,7 @@ from mapiprobe.protocol.nspi_rpc import NSPI_PORT, RFR_PORT, RfrGetNewDSARequest
 
 from .auth import Credentials
 from .client import ConnectionOptions
-from .errors import TransportError
+from .errors import AuthenticationFailed, TransportError
 from .mapihttp import MapiHttpResult, RequestCancelled, SessionContext
 from .rpch import EMSMDB_PORT, RpchConnection, RpchEndpoint, RpchError
 from .trace import Trace
@@ -135,6 +135,8 @@ class RpchAddressBookEndpoint:
         endpoint = replace(self.endpoint, server_port=RFR_PORT)
         try:
             conn = self._open(endpoint, RFR)
+        except AuthenticationFailed:
+            raise  # the NSPI server would refuse the same credentials (and each try is a failed logon)
         except TransportError as exc:
             self.notes.append(f"RFR at {endpoint.target} failed ({exc}); using {self.endpoint.rpc_server}")
             return None
@@ -170,6 +172,8 @@ class RpchAddressBookEndpoint:
                 endpoint = replace(self.endpoint, rpc_server=server, server_port=port)
                 try:
                     conn = self._open(endpoint, NSPI)
+                except AuthenticationFailed:
+                    raise
                 except RpchError as exc:
                     words = str(exc)
                     if (exc.stage == "bind" and "refused the interface" not in words) or "401" in words:
@@ -236,6 +240,8 @@ class RpchAddressBookEndpoint:
                 stub_req = rpc_request(req, self.handle)
             except ProtocolError as exc:
                 raise RpchError(f"{request_type} cannot be carried over RPC: {exc}", stage="call") from None
+            if request_type == "Bind" and self.connection is not None:
+                self.close()  # binding again (after a failure): a new virtual connection, RFR first again
             conn = self._ensure_open()
             answer = conn.call(opnum_of(stub_req), stub_req.encode())
             try:
