@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mapiprobe.protocol.dcerpc import EMSMDB, NSPI, AuthLevel, AuthType, Pdu, PType, Request, build_pdu
+from mapiprobe.protocol.dcerpc import ASYNCEMSMDB, EMSMDB, AuthLevel, AuthType, Pdu, PType, Request, build_pdu
 from mapiprobe.protocol.execute import rop_input
 from mapiprobe.protocol.ropbuffer import RopBuffer
 from mapiprobe.protocol.rops import RopLogonPrivateMailboxResponse, RopLogonRequest, decode_responses
@@ -182,7 +182,7 @@ def test_unknown_interface_and_unknown_opnum(sim: Simulator) -> None:
     with connection(sim, rpc_auth="ntlm") as conn:
         conn.open()
         with pytest.raises(RpchError, match="refused the interface"):
-            conn.bind(NSPI)
+            conn.bind(ASYNCEMSMDB)  # NSPI is served since issue 17; AsyncEMSMDB is not
     with connection(sim, rpc_auth="ntlm") as conn:
         conn.open()
         conn.bind(EMSMDB)
