@@ -167,17 +167,27 @@ def test_every_session_command_works_in_one_step_with_url(
 
 
 @pytest.mark.network
-@pytest.mark.parametrize("command", ["addresslists", "gal", "resolve", "probe"])
-def test_rpc_http_only_gets_a_plain_message(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sim: Simulator, command: str
+def test_rpc_http_only_gets_a_plain_message_from_the_probe(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sim: Simulator
 ) -> None:
     """With --mapi-http-disabled the simulator answers with RPC/HTTP settings only (as Exchange does);
-    the commands that cannot use them say so plainly and exit 1 (the mailbox commands use RPC/HTTP)."""
-    email = sim.users[0].email
-    args = [command, email, "bob"] if command == "resolve" else [command, email]
-    code, out, err = _run(capsys, monkeypatch, sim, *args, "--mapi-http-disabled")
+    the probe, which cannot use them yet, says so plainly and exits 1."""
+    code, out, err = _run(capsys, monkeypatch, sim, "probe", sim.users[0].email, "--mapi-http-disabled")
     assert code == 1, out + err
     assert RPC_HTTP_ONLY in out + err
     assert (
         RPC_HTTP_ONLY == "this server offers only RPC/HTTP here; mapiprobe does not connect over RPC/HTTP yet"
     )
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("command", ["folders", "gal"])
+def test_mapi_http_disabled_goes_over_rpc_http_in_one_step(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sim: Simulator, command: str
+) -> None:
+    """The mailbox and address book commands use the RPC/HTTP settings (Outlook Anywhere)."""
+    code, out, err = _run(
+        capsys, monkeypatch, sim, command, sim.users[0].email, "--mapi-http-disabled", "--json"
+    )
+    assert code == 0, out + err
+    assert RPC_HTTP_ONLY not in out + err

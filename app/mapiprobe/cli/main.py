@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "mapiprobe.cli.addressbook",
     "mapiprobe.cli.probe",
     "mapiprobe.cli.check",
+    "mapiprobe.cli.compare",
 )
 
 _HEX_JUNK = re.compile(r"0x|[\s:,;\-_]|\\x", re.IGNORECASE)

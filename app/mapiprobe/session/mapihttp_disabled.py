@@ -41,9 +41,9 @@ RPC_HTTP_ONLY = "this server offers only RPC/HTTP here; mapiprobe does not conne
 def rpc_http_only(response: AutodiscoverResponse | None) -> str | None:
     """:data:`RPC_HTTP_ONLY` when ``response`` offers RPC/HTTP (EXHTTP or EXPR) and no MAPI/HTTP, else None.
 
-    The one place that says what mapiprobe cannot reach over RPC/HTTP: the address book commands and the
-    probe (the mailbox commands connect over RPC/HTTP, session/mailbox_transport.py). Replace it here when
-    they learn to.
+    The one place that says what mapiprobe cannot reach over RPC/HTTP: today the probe (the mailbox and
+    address book commands connect over RPC/HTTP: session/mailbox_transport.py, addressbook_transport.py).
+    Replace it here when it learns to.
     """
     if response is None or response.mapi_http is not None:
         return None

@@ -63,6 +63,9 @@ class AutodiscoverService:
         self.scenario = scenario
         self.slow_seconds = slow_seconds
         self.stopping = stopping
+        self.rtt_s = 0.0
+        """Added before every POX answer after authentication: the network's round trip, for
+        benchmarks/compare.py (as MapiHttpService.rtt_s and RpcProxyService.rtt_s)."""
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -147,6 +150,8 @@ class AutodiscoverService:
     def pox(self, req: Request) -> Response:
         """The POX Autodiscover POST (MS-OXDSCLI 3.2.5), after authentication."""
         scenario = self.scenario()
+        if self.rtt_s > 0 and self.stopping.wait(self.rtt_s):
+            return Response.text(503, "503 Service Unavailable (simulator stopping)\n")
         if scenario == "slow" and self.stopping.wait(self.slow_seconds()):
             return Response.text(503, "503 Service Unavailable (simulator stopping)\n")
         if scenario == "html-login":
