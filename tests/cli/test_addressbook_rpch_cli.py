@@ -24,7 +24,7 @@ from mapiprobe.transport.auth import Credentials
 from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.rpch import RpcFault, RpchEndpoint
 from mapiprobe.transport.rpch_addressbook import RpchAddressBookEndpoint
-from tests.session.simhelp import assert_no_credentials_in_clear, cli_args
+from tests.session.simhelp import assert_no_credentials_in_clear, cli_args, real_auth
 
 pytestmark = pytest.mark.network
 
@@ -133,7 +133,8 @@ def _session(sim: Simulator, transport: Any = None) -> AddressBookSession:
         return AddressBookSession(transport.url, transport=transport, keepalive=False)
     url = f"https://{sim.org.mail_host}/mapi/nspi/?MailboxId={u.mailbox_guid}@{sim.org.domain}"
     conn = ConnectionOptions(ca_certs=(sim.ca_cert_path,), connect_to=tuple(sim.connect_to), read_timeout=5)
-    return AddressBookSession(url, user=u.email, password=u.password, connection=conn, keepalive=False)
+    auth = real_auth(u.email, u.password)  # normal: Negotiate on /mapi/ (no Basic), as Exchange 2019
+    return AddressBookSession(url, user=u.email, auth=auth, connection=conn, keepalive=False)
 
 
 def test_session_calls_agree_on_both_transports(sim: Simulator) -> None:
