@@ -21,7 +21,6 @@ import pytest
 
 from mapiprobe.cli import main
 from mapiprobe.simulator import Simulator
-from tests.diagnostics.conftest import no_kdc_lookups  # noqa: F401  (autouse: no 5 s KDC lookups)
 from tests.session.conftest import wait_for_workers
 from tests.session.simhelp import assert_no_credentials_in_clear, cli_args, xml_server
 
