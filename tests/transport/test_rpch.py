@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mapiprobe.protocol.dcerpc import EMSMDB, NSPI, AuthLevel, AuthType, Pdu, PType, Request, build_pdu
+from mapiprobe.protocol.dcerpc import ASYNCEMSMDB, EMSMDB, AuthLevel, AuthType, Pdu, PType, Request, build_pdu
 from mapiprobe.protocol.execute import rop_input
 from mapiprobe.protocol.ropbuffer import RopBuffer
 from mapiprobe.protocol.rops import RopLogonPrivateMailboxResponse, RopLogonRequest, decode_responses
@@ -80,7 +80,8 @@ def test_mailbox_over_rpch_with_ntlm_at_both_levels(sim: Simulator, rpc_auth: st
     trace = Trace()
     with connection(sim, rpc_auth=rpc_auth, rpc_level=level, trace=trace) as conn:
         conn.open()
-        assert conn.stats.http_scheme == "NTLM"  # the proxy offers NTLM and Basic: NTLM wins
+        # The proxy offers Negotiate, NTLM and Basic (Exchange 2019's /rpc/): Negotiate wins.
+        assert conn.stats.http_scheme == "Negotiate"
         assert conn.stats.continues_seen >= 1  # the simulator sends 100 Continue like IIS; passed by
         assert conn.bind(EMSMDB).results[0].accepted
         client = EmsmdbRpcClient(conn)
@@ -103,7 +104,7 @@ def test_mailbox_over_rpch_with_ntlm_at_both_levels(sim: Simulator, rpc_auth: st
     for record in trace.records:
         for name, value in record.request_headers:
             if name.lower() == "authorization":
-                assert value in ("NTLM [redacted]", "Basic [redacted]")
+                assert value in ("Negotiate [redacted]", "NTLM [redacted]", "Basic [redacted]")
         assert u.password not in repr(record)
 
 
@@ -181,7 +182,7 @@ def test_unknown_interface_and_unknown_opnum(sim: Simulator) -> None:
     with connection(sim, rpc_auth="ntlm") as conn:
         conn.open()
         with pytest.raises(RpchError, match="refused the interface"):
-            conn.bind(NSPI)
+            conn.bind(ASYNCEMSMDB)  # NSPI is served since issue 17; AsyncEMSMDB is not
     with connection(sim, rpc_auth="ntlm") as conn:
         conn.open()
         conn.bind(EMSMDB)

@@ -618,7 +618,7 @@ class RpchConnection:
                 return
             ch.request(method, 0, b"", header, f"{label} (authentication leg {legs})")
             resp = ch.response(timeout)
-            ch.body(timeout)
+            leg_body = ch.body(timeout)
             if 200 <= resp.status_code < 300:
                 # The handshake finished on this leg: the connection is authenticated (IIS keeps an
                 # NTLM/Negotiate logon for the connection); the channel request goes without a token.
@@ -631,6 +631,13 @@ class RpchConnection:
                 ch.next_cycle()
                 ch.request(method, length, body, [], label)
                 return
+            if resp.status_code in (400, 404, 503):
+                # Authenticated, then refused: a Negotiate handshake (SPNEGO around NTLM) ends with a leg
+                # of its own, so the proxy's verdict on the channel request can come on that leg.
+                what = label.removeprefix("RPC/HTTP ")  # echo, IN channel, OUT channel
+                raise RpchError(
+                    self._status_words(resp, leg_body, what), stage=what.lower().replace(" ", "-"), url=ep.url
+                )
             if resp.status_code != 401:
                 raise HTTPFailure(
                     f"the RPC proxy answered {resp.status_code} to an authentication leg",

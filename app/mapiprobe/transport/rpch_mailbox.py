@@ -110,6 +110,12 @@ class RpchMailboxEndpoint:
         self.client = EmsmdbRpcClient(conn)
         return self.client
 
+    def open(self) -> None:
+        """Open the virtual connection and bind EMSMDB now, rather than on Connect (the diagnosis times and
+        judges the RPC/HTTP layer apart from the mailbox's EcDoConnectEx)."""
+        with self._lock:
+            self._ensure_open()
+
     def close(self) -> None:
         with self._lock:
             if self.connection is not None:
