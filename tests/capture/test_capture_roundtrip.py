@@ -61,7 +61,11 @@ def _mid(row: PropertyRow) -> int:
 def test_saz_and_har_decode_to_the_same_requests_with_their_rows(recording: Recording) -> None:
     saz, har = decoded(saz_bytes(recording)), decoded(har_bytes(recording))
     assert len(saz) == len(har) == len(recording.records)
-    assert all(d.ok for d in saz), [(d.exchange.index, d.failures) for d in saz if not d.ok]
+    # Every exchange decoded; the only failures are the challenge legs of the NTLM handshakes.
+    assert all(d.ok or d.failures == ["HTTP 401 Unauthorized"] for d in saz), [
+        (d.exchange.index, d.failures) for d in saz if not d.ok
+    ]
+    assert all(d.request_error is None and d.response_error is None for d in saz)
     kinds = [d.request_type for d in saz]
     assert kinds[0] == "Connect" and "Execute" in kinds and "Bind" in kinds and "QueryRows" in kinds
     assert kinds[-1] == "Unbind" and "Disconnect" in kinds
