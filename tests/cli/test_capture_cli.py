@@ -53,7 +53,7 @@ def run(
 
 
 def network(sim: Simulator, *args: str) -> list[str]:
-    return [*args, *cli_args(sim, timeout=5.0), "--user", sim.users[0].user, "--password-stdin"]
+    return [*args, *cli_args(sim, timeout=15.0), "--user", sim.users[0].user, "--password-stdin"]
 
 
 def _decoded_request(request_type: str, body: bytes) -> Any:
