@@ -428,6 +428,12 @@ _ID_PROPS: dict[int, type[FolderId]] = {0x6748: FolderId, 0x6749: FolderId, 0x67
 # PropertyValue (MS-OXCDATA 2.11.2.1; MS-OXCMAPIHTTP 2.2.1.1)
 # ---------------------------------------------------------------------------------------------------------
 
+EMBEDDED_VALUE_CODECS: dict[
+    int, tuple[Callable[[Reader, Context], Any], Callable[[Writer, Any, Context], None]]
+] = {}
+"""PtypRestriction and PtypRuleAction values: structures whose length is known only by parsing them.
+:mod:`mapiprobe.protocol.restriction` registers their reader and writer here when it is imported."""
+
 _HAS_VALUE_TYPES = frozenset({PropType.STRING8, PropType.STRING, PropType.BINARY})
 
 
@@ -491,6 +497,9 @@ def _read_bare(r: Reader, prop_type: int, ctx: Context, encoding: str) -> Any:
             return r.u32(f)
         # [I] No spec layout for PtypObject inside a ROP row; gromox reads it like PtypBinary (COUNT+bytes).
         return r.counted_bytes(_binary_count_width(ctx), f)
+    embedded = EMBEDDED_VALUE_CODECS.get(prop_type)
+    if embedded is not None:
+        return embedded[0](r, ctx)
     if prop_type in (PropType.RESTRICTION, PropType.RULE_ACTION):
         raise _unsupported(r, prop_type)
     if prop_type == PropType.UNSPECIFIED:
@@ -715,6 +724,8 @@ def _write_bare(w: Writer, prop_type: int, value: Any, ctx: Context, encoding: s
         w.counted_bytes(_bytes(value, what), _binary_count_width(ctx))
     elif prop_type == PropType.OBJECT:
         w.u32(_int_range(value, 32, what))
+    elif prop_type in EMBEDDED_VALUE_CODECS:
+        EMBEDDED_VALUE_CODECS[prop_type][1](w, value, ctx)
     elif prop_type in (PropType.RESTRICTION, PropType.RULE_ACTION):
         raise EncodeError(f"{what} values are not supported in rows and value lists")
     elif prop_type == PropType.UNSPECIFIED:
@@ -1616,3 +1627,6 @@ __all__ = [
     "write_typed_value",
     "write_value",
 ]
+
+# PtypRestriction / PtypRuleAction values register their codecs in EMBEDDED_VALUE_CODECS on import.
+from . import restriction as _restriction  # noqa: E402, F401
