@@ -383,7 +383,7 @@ def test_stop_closes_every_listener() -> None:
 
 
 def test_cli_human_summary(sim: Simulator) -> None:
-    from mapiprobe.cli_simulator import _human
+    from mapiprobe.cli.simulator import _human
 
     text = _human(sim.info())
     assert str(sim.ca_cert_path) in text

@@ -37,12 +37,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import DecodeError, EncodeError
-from .properties import (
+
+# The submodules, not the package: the package imports this module to register the value codecs.
+from .properties.types import Context, PropertyTag, PropType
+from .properties.values import (
     EMBEDDED_VALUE_CODECS,
-    Context,
-    PropertyTag,
     PropertyValue,
-    PropType,
     read_tagged_value,
     write_tagged_value,
 )

@@ -44,7 +44,7 @@ from .org import Organisation, SimUser
 from .web import AUTH_MECHANISM, PERSISTENT_AUTH, AuthOutcome, BasicAuth, Request, Site
 
 if TYPE_CHECKING:
-    from .core import Simulator
+    from .host import SimHost
 
 NTLM_USER_FILE = "ntlm-users.txt"
 BEARER_PREFIX = "mpt-"
@@ -288,7 +288,7 @@ def _canonical(name: str) -> str:
     raise ValueError(f"unknown scheme {name!r}; choose from {', '.join(SCHEME_ORDER)}")
 
 
-def install(sim: Simulator) -> SimAuth:
+def install(sim: SimHost) -> SimAuth:
     """Give ``sim`` its authentication (called from Simulator.__init__)."""
     return SimAuth(sim.org, sim.https_site, sim.state_dir, scenario=lambda: sim.scenario)
 

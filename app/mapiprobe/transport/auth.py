@@ -8,7 +8,7 @@ scheme is outside the protocol); Exchange offers Negotiate, NTLM, Basic and Bear
 Schemes
     :class:`BasicAuth` (RFC 7617), preemptive, HTTPS only.
     :class:`BearerAuth` (RFC 6750), preemptive, HTTPS only; the token comes from the user, a file or an
-    environment variable (see ``cli_common``).
+    environment variable (see ``cli/options.py``).
     :class:`NTLMAuth` and :class:`NegotiateAuth` (RFC 4559) step a ``spnego.client(...)`` context: pyspnego
     chooses SSPI on Windows (no password: the logged-on user), GSSAPI where it is installed (Kerberos with
     a ticket from the cache, or one fetched with the password) and its pure-Python NTLM otherwise. Negotiate

@@ -1,6 +1,6 @@
 """The one httpx client every endpoint uses: HTTP/1.1, keep-alive, timeouts always set, traced.
 
-:func:`make_client` builds it from :class:`ConnectionOptions` (what ``cli_common.py`` reads from the command
+:func:`make_client` builds it from :class:`ConnectionOptions` (what ``cli/options.py`` reads from the command
 line). Three things happen below httpx, in an httpcore network backend, so that everything above (SNI,
 certificate name checks, the ``Host`` header, connection pooling) keeps seeing the name from the URL:
 

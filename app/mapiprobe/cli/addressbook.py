@@ -22,7 +22,7 @@ import sys
 import threading
 from typing import Any
 
-from mapiprobe.cli_common import (
+from mapiprobe.cli.options import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_SERVER_FAILURE,

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from mapiprobe.cli_common import (
+from mapiprobe.cli.options import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_SERVER_FAILURE,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mapiprobe import __version__
-from mapiprobe.cli_common import EXIT_BAD_INPUT, EXIT_OK
+from mapiprobe.cli.options import EXIT_BAD_INPUT, EXIT_OK
 from mapiprobe.protocol.errors import ProtocolError
 from mapiprobe.protocol.jsonview import render_tree, to_jsonable
 from mapiprobe.protocol.registry import DecodeContext, kinds
@@ -23,11 +23,11 @@ from mapiprobe.protocol.registry import DecodeContext, kinds
 # Other command modules add their sub-commands through ``register(subparsers)``; listing them here keeps
 # this file free of their logic. A module that does not exist yet is skipped.
 _COMMAND_MODULES = (
-    "mapiprobe.cli_autodiscover",
-    "mapiprobe.cli_simulator",
-    "mapiprobe.cli_mailbox",
-    "mapiprobe.cli_addressbook",
-    "mapiprobe.cli_probe",
+    "mapiprobe.cli.autodiscover",
+    "mapiprobe.cli.simulator",
+    "mapiprobe.cli.mailbox",
+    "mapiprobe.cli.addressbook",
+    "mapiprobe.cli.probe",
 )
 
 _HEX_JUNK = re.compile(r"0x|[\s:,;\-_]|\\x", re.IGNORECASE)

@@ -16,7 +16,7 @@ import json
 import sys
 from typing import Any
 
-from mapiprobe.cli_common import (
+from mapiprobe.cli.options import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_SERVER_FAILURE,
