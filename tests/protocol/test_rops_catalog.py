@@ -435,3 +435,25 @@ def test_hostile_restriction_nesting_is_refused() -> None:
 def test_constructed_file_names_its_source() -> None:
     first = (DATA / "catalog_oxcrops_constructed.txt").read_text(encoding="utf-8").splitlines()[0]
     assert re.match(r"# MS-OXCROPS", first) and "constructed" in first
+
+
+def test_named_properties_resolved_in_the_session_are_shown_by_set_and_name() -> None:
+    from mapiprobe.protocol.properties import KIND_LID, KIND_NAME, PropertyName
+    from mapiprobe.protocol.rops import RopGetPropertyIdsFromNamesRequest, RopGetPropertyIdsFromNamesResponse
+    from mapiprobe.protocol.tags import PROPERTY_SETS
+
+    names = (
+        PropertyName(KIND_LID, PROPERTY_SETS["PSETID_Appointment"], lid=0x820D),
+        PropertyName(KIND_NAME, PROPERTY_SETS["PS_PUBLIC_STRINGS"], name="Keywords"),
+    )
+    request = RopGetPropertyIdsFromNamesRequest(0, 0, 0x02, names)
+    raw = RopGetPropertyIdsFromNamesResponse(0, (0x8001, 0x8002)).to_bytes()
+    (alone,) = decode_responses(raw)
+    assert "Resolved" not in to_jsonable(alone)
+    (paired,) = decode_responses(raw, requests=[request])
+    resolved = to_jsonable(paired)["Resolved"]
+    assert resolved[0]["PropertyId"] == "0x8001"
+    assert resolved[0]["PropertySet"] == "PSETID_Appointment" and resolved[0]["LID"] == "0x0000820D"
+    assert resolved[0]["CanonicalName"] == "PidLidAppointmentStartWhole"
+    assert (resolved[1]["Name"], resolved[1]["CanonicalName"]) == ("Keywords", "PidNameKeywords")
+    assert paired.to_bytes() == raw and paired == alone

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import tags as _tags
 from ..errors import DecodeError, EncodeError
 from ..wire import Reader, Writer
 from .types import (
@@ -124,8 +125,19 @@ class PropertyName:
         out: dict[str, Any] = {"Kind": kinds.get(self.kind, f"0x{self.kind:02X}")}
         if self.guid is not None:
             out["GUID"] = "{" + str(self.guid).upper() + "}"
+            pset = _tags.property_set_name(self.guid)
+            if pset is not None:
+                out["PropertySet"] = pset
         if self.lid is not None:
             out["LID"] = f"0x{self.lid:08X}"
         if self.name is not None:
             out["Name"] = self.name
+        canonical = self.canonical_name
+        if canonical is not None:
+            out["CanonicalName"] = canonical
         return out
+
+    @property
+    def canonical_name(self) -> str | None:
+        """The MS-OXPROPS PidLid/PidName name of this named property, when MS-OXPROPS lists it."""
+        return _tags.named_property_name(self.guid, self.lid, self.name)

@@ -8,7 +8,7 @@ the request's PropertyTags, so its response decoder needs those tags (:class:`~.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import DecodeError
 from ..properties import Context, PropertyName, PropertyRow, PropertyTag, read_tag_array, write_tag_array
@@ -129,6 +129,9 @@ class RopGetPropertyIdsFromNamesResponse(StandardResponse):
 
     input_handle_index: int
     property_ids: tuple[int, ...] = field(metadata=prefixed("PropertyIdCount"))
+    names: tuple[PropertyName, ...] = field(default=(), metadata=HIDDEN, compare=False)
+    """The request's PropertyNames, when the response was decoded with its request: the JSON view then
+    shows which named property each ID stands for in this session."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "property_ids", tuple(self.property_ids))
@@ -136,7 +139,19 @@ class RopGetPropertyIdsFromNamesResponse(StandardResponse):
     @classmethod
     def decode_success(cls, r: Reader, ctx: ResponseContext, handle: int) -> RopResponse:
         count = r.count(2, "PropertyIdCount", item_size=2)
-        return cls(handle, tuple(r.u16("PropertyIds") for _ in range(count)))
+        ids = tuple(r.u16("PropertyIds") for _ in range(count))
+        request = ctx.request
+        names = request.property_names if isinstance(request, RopGetPropertyIdsFromNamesRequest) else ()
+        return cls(handle, ids, tuple(names) if len(names) == len(ids) else ())
+
+    def __json__(self) -> dict[str, Any]:
+        out = super().__json__()
+        if self.names:
+            out["Resolved"] = [
+                {"PropertyId": f"0x{pid:04X}", **name.__json__()}
+                for pid, name in zip(self.property_ids, self.names, strict=True)
+            ]
+        return out
 
     def _encode_success(self, w: Writer) -> None:
         w.u16(len(self.property_ids))
