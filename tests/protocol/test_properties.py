@@ -687,7 +687,9 @@ def test_property_name_forms() -> None:
     assert to_jsonable(named) == {
         "Kind": "0x01 (Name)",
         "GUID": "{00020329-0000-0000-C000-000000000046}",
+        "PropertySet": "PS_PUBLIC_STRINGS",
         "Name": "Keywords",
+        "CanonicalName": "PidNameKeywords",
     }
     with pytest.raises(DecodeError, match="Kind 0x02"):
         PropertyName.decode(Reader(b"\x02" + guid))
