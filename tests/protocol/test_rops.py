@@ -418,7 +418,10 @@ def test_decode_kinds_keep_the_rops_before_a_fault() -> None:
     with pytest.raises(ProtocolError):
         table["rop-request"].func(raw, ctx)
     assert ctx.partial["RopSize"] == 0x0B
-    assert ctx.partial["RopsList"] == [RopReleaseRequest(0, 0), RopReleaseRequest(0, 1)]
+    assert ctx.partial["RopsList"][:2] == [RopReleaseRequest(0, 0), RopReleaseRequest(0, 1)]
+    cut = ctx.partial["RopsList"][2]  # the cut RopOpenMessage, with the fields read before the cut
+    assert (cut["RopId"], cut["LogonId"], cut["InputHandleIndex"]) == ("RopOpenMessage", 0, 0)
+    assert "OutputHandleIndex" not in cut
     result = table["rop-response"].func(vector("oxcrops_4_7_ropbackoff_response"), DecodeContext())
     assert result["RopSize"] == 0x18 and len(result["RopsList"]) == 2
 

@@ -87,13 +87,15 @@ def write_fields(w: Writer, layout: Layout, s: Scope) -> None:
 # -- integers ------------------------------------------------------------------------------------------------
 
 
-_INT_READ: dict[str, Callable[[Reader, str], int]] = {
-    "u8": Reader.u8,
-    "u16": Reader.u16,
-    "u32": Reader.u32,
-    "u64": Reader.u64,
-    "i32": Reader.i32,
-    "i64": Reader.i64,
+# Dispatched on the reader instance (not Reader.u8 itself), so a RecordingReader (protocol/salvage.py) sees
+# every field of a ROP that is cut short.
+_INT_READ: dict[str, Callable[[Reader, str | None], int]] = {
+    "u8": lambda r, f: r.u8(f),
+    "u16": lambda r, f: r.u16(f),
+    "u32": lambda r, f: r.u32(f),
+    "u64": lambda r, f: r.u64(f),
+    "i32": lambda r, f: r.i32(f),
+    "i64": lambda r, f: r.i64(f),
 }
 _INT_WRITE: dict[str, Callable[[Writer, int], Writer]] = {
     "u8": Writer.u8,
@@ -342,7 +344,7 @@ def _int_items(fmt: str, wrap: Callable[[int], Any] | None = None) -> tuple[Any,
     size = {"u8": 1, "u16": 2, "u32": 4, "u64": 8}[fmt]
 
     def rd(r: Reader, s: Scope) -> Any:
-        v = reader(r, None)  # type: ignore[arg-type]
+        v = reader(r, None)
         return wrap(v) if wrap is not None else v
 
     def wr(w: Writer, v: Any, s: Scope) -> None:
