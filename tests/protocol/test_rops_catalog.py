@@ -457,3 +457,13 @@ def test_named_properties_resolved_in_the_session_are_shown_by_set_and_name() ->
     assert resolved[0]["CanonicalName"] == "PidLidAppointmentStartWhole"
     assert (resolved[1]["Name"], resolved[1]["CanonicalName"]) == ("Keywords", "PidNameKeywords")
     assert paired.to_bytes() == raw and paired == alone
+
+
+def test_a_one_form_failure_that_ends_the_buffer_is_the_bare_header() -> None:
+    # ⚠ The spec's RopSetReadFlags response carries PartialCompletion whatever the result; gromox sends it
+    # only on success. A failure that ends the RopsList right after ReturnValue decodes as the bare form.
+    bare = bytes([RopId.RopSetReadFlags, 0x01]) + (0x80040102).to_bytes(4, "little")
+    (rop,) = decode_responses(bare)
+    assert isinstance(rop, RopFailureResponse) and rop.to_bytes() == bare
+    (full,) = decode_responses(bare + b"\x01")
+    assert isinstance(full, GenericRopResponse) and full["PartialCompletion"] == 1

@@ -143,7 +143,10 @@ class GenericRopResponse(RopResponse):
                 rv = r.u32("ReturnValue")
                 values["ReturnValue"] = rv  # visible to conditions; removed below
             layout: Layout | None = (spec.response or ()) if rv == 0 else spec.error_layout(rv)
-            if layout is None:
+            if layout is None or (rv != 0 and layout and r.at_end()):
+                # ⚠ A failure that ends the RopsList right after ReturnValue is the bare failure form even
+                # where the spec's one response buffer carries more (gromox sends e.g. RopSetReadFlags'
+                # PartialCompletion only on success [I]).
                 return RopFailureResponse(spec.rop_id, handle, rv)
             read_fields(r, layout, _scope(values, ctx))
         except ProtocolError as exc:
