@@ -467,3 +467,14 @@ def test_a_one_form_failure_that_ends_the_buffer_is_the_bare_header() -> None:
     assert isinstance(rop, RopFailureResponse) and rop.to_bytes() == bare
     (full,) = decode_responses(bare + b"\x01")
     assert isinstance(full, GenericRopResponse) and full["PartialCompletion"] == 1
+
+
+def test_get_property_ids_from_names_warning_keeps_the_ids() -> None:
+    # Constructed (MS-OXCROPS 2.2.8.1.2 layout, ReturnValue 0x00040380 ecWarnWithErrors): IDs 0x8001, 0x0000.
+    raw = bytes.fromhex("56 01 80030400 0200 0180 0000")
+    (rop,) = decode_responses(raw)
+    assert rop.return_value == 0x00040380  # type: ignore[attr-defined]
+    assert rop.property_ids == (0x8001, 0)  # type: ignore[attr-defined]
+    view = to_jsonable(rop)
+    assert view["ReturnValue"] == 0x00040380 and view["PropertyIdCount"] == 2 and "Warning" not in view
+    assert rop.to_bytes() == raw

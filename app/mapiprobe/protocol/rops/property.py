@@ -26,6 +26,8 @@ from .base import (
 )
 
 GET_PROPERTY_IDS_CREATE = 0x02
+EC_WARN_WITH_ERRORS = 0x00040380
+"""ReturnValue of a RopGetPropertyIdsFromNames that mapped only some names (MS-OXCDATA 2.4.1)."""
 """RopGetPropertyIdsFromNames Flags: register names that are not mapped yet (MS-OXCPRPT 2.2.12.1)."""
 
 
@@ -144,6 +146,18 @@ class RopGetPropertyIdsFromNamesResponse(StandardResponse):
         names = request.property_names if isinstance(request, RopGetPropertyIdsFromNamesRequest) else ()
         return cls(handle, ids, tuple(names) if len(names) == len(ids) else ())
 
+    @classmethod
+    def decode_special(
+        cls, r: Reader, ctx: ResponseContext, handle: int, return_value: int
+    ) -> RopResponse | None:
+        """ecWarnWithErrors (0x00040380): some names could not be mapped; the IDs still follow (their 0x0000
+        entries are the failures, MS-OXCPRPT 3.2.5.8) [I gromox]."""
+        if return_value != EC_WARN_WITH_ERRORS:
+            return None
+        ok = cls.decode_success(r, ctx, handle)
+        assert isinstance(ok, RopGetPropertyIdsFromNamesResponse)
+        return RopGetPropertyIdsFromNamesWarning(handle, ok.property_ids, ok.names, warning=return_value)
+
     def __json__(self) -> dict[str, Any]:
         out = super().__json__()
         if self.names:
@@ -159,10 +173,33 @@ class RopGetPropertyIdsFromNamesResponse(StandardResponse):
             w.u16(pid)
 
 
+@dataclass(frozen=True)
+class RopGetPropertyIdsFromNamesWarning(RopGetPropertyIdsFromNamesResponse):
+    """A RopGetPropertyIdsFromNames response with the warning ReturnValue 0x00040380 (ecWarnWithErrors):
+    the success layout, some IDs 0x0000."""
+
+    warning: int = EC_WARN_WITH_ERRORS
+
+    @property
+    def return_value(self) -> int:
+        return self.warning
+
+    def _encode_body(self, w: Writer) -> None:
+        w.u8(self.input_handle_index).u32(self.warning)
+        self._encode_success(w)
+
+    def __json__(self) -> dict[str, Any]:
+        out = super().__json__()
+        out.pop("Warning", None)
+        return out
+
+
 __all__ = [
+    "EC_WARN_WITH_ERRORS",
     "GET_PROPERTY_IDS_CREATE",
     "RopGetPropertiesSpecificRequest",
     "RopGetPropertiesSpecificResponse",
     "RopGetPropertyIdsFromNamesRequest",
     "RopGetPropertyIdsFromNamesResponse",
+    "RopGetPropertyIdsFromNamesWarning",
 ]
