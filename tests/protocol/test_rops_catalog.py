@@ -478,3 +478,35 @@ def test_get_property_ids_from_names_warning_keeps_the_ids() -> None:
     view = to_jsonable(rop)
     assert view["ReturnValue"] == 0x00040380 and view["PropertyIdCount"] == 2 and "Warning" not in view
     assert rop.to_bytes() == raw
+
+
+def test_gromox_capture_of_table_driven_rops() -> None:
+    """A real, independent server's answers (gromox 3.10) decode with the table and re-encode byte-exact."""
+    lines = dict(
+        line.split(" ", 1)
+        for line in (DATA / "gromox_catalog_rops_capture.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    raw_requests, raw_responses = bytes.fromhex(lines["REQUEST"]), bytes.fromhex(lines["RESPONSE"])
+    requests = decode_requests(raw_requests)
+    responses = decode_responses(raw_responses, requests=requests)
+    assert encode_rops(requests) == raw_requests and encode_rops(responses) == raw_responses
+    names = [RopId(r.rop_id).name for r in responses]
+    assert names == [
+        "RopGetStoreState",
+        "RopGetReceiveFolder",
+        "RopLongTermIdFromId",
+        "RopGetPerUserLongTermIds",
+        "RopGetPropertiesList",
+        "RopGetAddressTypes",
+        "RopGetTransportFolder",
+    ]
+    store_state, receive, ltid, per_user, props, types, transport = responses
+    assert isinstance(store_state, RopFailureResponse)  # gromox does not implement it
+    assert store_state.return_value == 0x80040FFF  # ecNotImplemented (MS-OXCDATA 2.4.1)
+    assert receive["ExplicitMessageClass"] == "IPM" and str(receive["FolderId"]) == "0001-00000000000D"
+    assert to_jsonable(ltid)["LongTermId"]["GlobalCounter"] == "00000000000D"
+    assert per_user["LongTermIds"] == []
+    assert props["PropertyTagCount"] == len(props["PropertyTags"]) == 31
+    assert types["AddressTypes"] == ["SMTP", "EX"]
+    assert str(transport["FolderId"]) == "0001-00000000000C"
