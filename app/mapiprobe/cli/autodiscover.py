@@ -327,11 +327,11 @@ def _fail(message: str) -> int:
 
 
 def cmd_autodiscover(args: argparse.Namespace) -> int:
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.protocol.errors import AutodiscoverError
     from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions, UsageError
     from mapiprobe.session.mapihttp_disabled import compare, registry_setting
     from mapiprobe.session.saved_answers import SavedAnswerError, outlook_cache_dir, parse_saved, read_cached
-    from mapiprobe.transport.trace import Trace
 
     # -- offline modes ------------------------------------------------------------------------------
     if args.parse is not None:
@@ -405,7 +405,7 @@ def cmd_autodiscover(args: argparse.Namespace) -> int:
     )
     interactive = sys.stdin.isatty() and sys.stderr.isatty() and not args.password_stdin and not args.json
     consent = _interactive_consent if interactive else None
-    trace = Trace()
+    trace = recorder_from(args).trace()
     cancel = threading.Event()
     try:
         if args.compare:

@@ -1,9 +1,15 @@
-"""``mapiprobe folders`` and ``mapiprobe contents``: browse a mailbox over MAPI/HTTP as Outlook does.
+"""``mapiprobe folders`` and ``mapiprobe contents``: browse a mailbox over MAPI/HTTP or RPC/HTTP, as Outlook.
 
 Both commands find the mailbox endpoint and the user's legacy DN with Autodiscover (or take them from
 ``--mailbox-url`` and ``--legacy-dn``), then run :class:`~mapiprobe.session.mailbox.MailboxSession`:
 Connect, RopLogon, the folder tree (``folders``) or one folder's contents table (``contents``), RopRelease,
 Disconnect. A mailbox that has moved (RopLogon ecWrongServer) is followed once by running Autodiscover again.
+
+``--protocol auto`` (the default) chooses as Outlook does: MAPI/HTTP when Autodiscover offers it, RPC/HTTP
+(Outlook Anywhere) otherwise — so ``--mapi-http-disabled`` (Outlook's MapiHttpDisabled=1) browses the same
+folders over RPC/HTTP. The RPC proxy and server come from Autodiscover's EXHTTP/EXPR and EXCH blocks, or from
+``--rpc-proxy HOST[:PORT]`` and ``--rpc-server NAME``; ``--rpc-auth`` sets the RPC-level authentication
+(``auto``: NTLM with privacy, none when the server refuses that bind).
 
 Exit status: 0 success; 1 a server-side or network failure (Autodiscover, MAPI/HTTP, a ROP); 2 bad input
 (options, an unknown folder path). The password is read only from standard input (``--password-stdin``).
@@ -78,6 +84,31 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="let the server compress and obfuscate its answers (Execute Flags 0 instead of 0x3)",
     )
     parser.add_argument("--page-size", type=int, default=100, metavar="N", help="rows per RopQueryRows")
+    parser.add_argument(
+        "--protocol",
+        choices=("auto", "mapi-http", "rpc-http"),
+        default="auto",
+        help="auto (default): MAPI/HTTP when Autodiscover offers it, else RPC/HTTP (Outlook Anywhere)",
+    )
+    parser.add_argument(
+        "--mapi-http-disabled",
+        action="store_true",
+        help="emulate Outlook's MapiHttpDisabled=1: Autodiscover without X-MapiHttpCapability (RPC/HTTP)",
+    )
+    parser.add_argument(
+        "--rpc-proxy", metavar="HOST[:PORT]", help="RPC/HTTP: the RPC proxy (instead of EXHTTP/EXPR's Server)"
+    )
+    parser.add_argument(
+        "--rpc-server",
+        metavar="NAME",
+        help="RPC/HTTP: the RPC server behind the proxy (instead of EXCH's Server)",
+    )
+    parser.add_argument(
+        "--rpc-auth",
+        choices=("auto", "ntlm", "negotiate", "none"),
+        default="auto",
+        help="RPC/HTTP: RPC-level authentication (auto: NTLM with privacy, none if the server refuses it)",
+    )
     parser.add_argument("--trace", action="store_true", help="also list every HTTP exchange")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress on standard error")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -96,9 +127,19 @@ class _Failure(Exception):
 
 
 def _discover(args: argparse.Namespace, connection: Any, credentials: Any, trace: Any, cancel: Any) -> Any:
+    response = _autodiscover(args, connection, credentials, trace, cancel)
+    return _mapi_http_endpoint(args, response)
+
+
+def _autodiscover(
+    args: argparse.Namespace, connection: Any, credentials: Any, trace: Any, cancel: Any
+) -> Any:
     from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions, UsageError
 
-    options = DiscoveryOptions(candidate_timeout=connection.connect_timeout)
+    options = DiscoveryOptions(
+        candidate_timeout=connection.connect_timeout,
+        mapi_http_disabled=bool(getattr(args, "mapi_http_disabled", False)),
+    )
     try:
         session = AutodiscoverSession(
             args.email,
@@ -116,29 +157,27 @@ def _discover(args: argparse.Namespace, connection: Any, credentials: Any, trace
     if not result.ok or result.response is None:
         problem = result.problem.message if result.problem is not None else result.action
         raise _Failure(f"Autodiscover for {args.email} failed: {problem}", kind="autodiscover")
-    response = result.response
-    mapi = response.mapi_http
-    if mapi is None:
-        raise _Failure(
-            f"Autodiscover for {args.email} offered no MAPI/HTTP settings (no mapiHttp Protocol block)",
-            kind="autodiscover",
-        )
-    url = mapi.mailstore_external or mapi.mailstore_internal
-    legacy_dn = response.user.legacy_dn if response.user is not None else None
-    if not url or not legacy_dn:
-        raise _Failure(
-            "Autodiscover's answer lacks the mailbox URL or the user's LegacyDN", kind="autodiscover"
-        )
-    return url, legacy_dn
+    return result.response
+
+
+def _mapi_http_endpoint(args: argparse.Namespace, response: Any) -> tuple[str, str]:
+    from mapiprobe.session.mailbox_transport import RouteError, mailbox_route
+
+    try:
+        route = mailbox_route(response, protocol="mapi-http")
+    except RouteError as exc:
+        raise _Failure(f"Autodiscover for {args.email}: {exc}", kind="autodiscover") from None
+    return route.url, route.legacy_dn
 
 
 def _run(
     args: argparse.Namespace, work: Callable[[Any], dict[str, Any]]
 ) -> tuple[dict[str, Any] | None, Any]:
     """Set up, run ``work(session)``, tear down; returns (result, trace) or raises _Failure."""
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.session.mailbox import MailboxError, MailboxSession
+    from mapiprobe.transport.auth import Credentials
     from mapiprobe.transport.errors import TransportError
-    from mapiprobe.transport.trace import Trace
 
     try:
         connection = connection_options_from(args)
@@ -155,9 +194,21 @@ def _run(
         )
     if args.page_size < 1:
         raise _Failure("--page-size must be at least 1", EXIT_BAD_INPUT, "usage")
+    if args.protocol == "mapi-http" and args.mapi_http_disabled:
+        raise _Failure(
+            "--protocol mapi-http contradicts --mapi-http-disabled (Outlook would not use MAPI/HTTP)",
+            EXIT_BAD_INPUT,
+            "usage",
+        )
+    if args.mailbox_url and args.protocol == "rpc-http":
+        raise _Failure(
+            "--mailbox-url is a MAPI/HTTP URL; with --protocol rpc-http give --rpc-proxy",
+            EXIT_BAD_INPUT,
+            "usage",
+        )
     if connection.insecure:
         print(insecure_warning(), file=sys.stderr)
-    trace = Trace()
+    trace = recorder_from(args).trace()
     cancel = threading.Event()
 
     def progress(event: Any) -> None:
@@ -170,10 +221,24 @@ def _run(
         return str(url)
 
     try:
+        transport = None
         if args.mailbox_url:
             url, legacy_dn = args.mailbox_url, args.legacy_dn
         else:
-            url, legacy_dn = _discover(args, connection, credentials, trace, cancel)
+            skip = args.protocol == "rpc-http" and args.rpc_proxy and args.legacy_dn
+            response = None if skip else _autodiscover(args, connection, credentials, trace, cancel)
+            route = _route(args, response)
+            url, legacy_dn = route.url, route.legacy_dn
+            if route.rpc_http is not None:
+                progress(_Note("rpc-http", route.rpc_http.describe()))
+                scheme = args.auth if args.auth in ("basic", "ntlm", "negotiate") else None
+                transport = route.transport(
+                    credentials or Credentials(),
+                    connection,
+                    trace=trace,
+                    http_scheme=scheme,
+                    rpc_auth=args.rpc_auth,
+                )
         session = MailboxSession(
             url,
             user_dn=legacy_dn,
@@ -185,6 +250,7 @@ def _run(
             trace=trace,
             resolve_mailbox_url=resolve,
             page_size=args.page_size,
+            transport=transport,
         )
         with session:
             result = work(session)
@@ -198,7 +264,16 @@ def _run(
                 "reconnects": session.stats.reconnects,
                 "redirects": session.stats.redirects,
                 "url_after_redirect": session.url if session.url != url else None,
+                "protocol": session.protocol,
             }
+            if transport is not None:
+                result["mailbox"]["rpc_http"] = {
+                    "http_auth": transport.connections[-1].stats.http_scheme
+                    if transport.connections
+                    else None,
+                    "rpc_auth": transport.connections[-1].stats.rpc_auth if transport.connections else None,
+                    **transport.stats,
+                }
         return result, trace
     except KeyboardInterrupt:
         cancel.set()
@@ -210,6 +285,21 @@ def _run(
         raise _Failure(exc.message, code, f"mailbox-{exc.stage}") from None
     except TransportError as exc:
         raise _Failure(exc.message, EXIT_SERVER_FAILURE, exc.kind) from None
+
+
+def _route(args: argparse.Namespace, response: Any) -> Any:
+    from mapiprobe.session.mailbox_transport import RouteError, mailbox_route
+
+    try:
+        return mailbox_route(
+            response,
+            protocol=args.protocol,
+            rpc_proxy=args.rpc_proxy,
+            rpc_server=args.rpc_server,
+            legacy_dn=args.legacy_dn,
+        )
+    except RouteError as exc:
+        raise _Failure(f"{args.email}: {exc}", kind="autodiscover") from None
 
 
 class _Note:
@@ -249,7 +339,8 @@ def cmd_folders(args: argparse.Namespace) -> int:
     lines: list[str] = []
     info = result["mailbox"]
     count = sum(1 for _ in tree.walk()) - 1
-    lines.append(f"Mailbox of {info['display_name'] or args.email} — {count} folders ({info['url']})")
+    over = f"over {info['protocol']}, " if info.get("protocol") != "MAPI/HTTP" else ""
+    lines.append(f"Mailbox of {info['display_name'] or args.email} — {count} folders ({over}{info['url']})")
     width = max((len("  " * f.depth + f.display_name) for f in tree.walk() if f.depth >= 0), default=10)
     width = min(max(width, 10), 60)
     for folder in tree.walk():
@@ -316,6 +407,13 @@ def cmd_contents(args: argparse.Namespace) -> int:
 
 
 def _notes(info: dict[str, Any], lines: list[str]) -> None:
+    rpch = info.get("rpc_http")
+    if rpch:
+        lines.append(
+            f"RPC/HTTP: HTTP authentication {rpch['http_auth']}, RPC-level {rpch['rpc_auth']}; "
+            f"{rpch['http_requests']} HTTP requests on {rpch['tcp_connections']} TCP connections, "
+            f"{rpch['rpc_calls']} RPC calls"
+        )
     if info["reconnects"]:
         lines.append(f"Note: the Session Context expired and was re-established {info['reconnects']} time(s)")
     if info["redirects"]:

@@ -10,6 +10,7 @@ import importlib
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ _COMMAND_MODULES = (
     "mapiprobe.cli.mailbox",
     "mapiprobe.cli.addressbook",
     "mapiprobe.cli.probe",
+    "mapiprobe.cli.check",
+    "mapiprobe.cli.compare",
 )
 
 _HEX_JUNK = re.compile(r"0x|[\s:,;\-_]|\\x", re.IGNORECASE)
@@ -107,7 +110,14 @@ def _emit(data: Any, as_json: bool, out: Any = None) -> None:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
+    if getattr(args, "saz", None) or getattr(args, "har", None):
+        from mapiprobe.cli.capture import cmd_decode_capture
+
+        return cmd_decode_capture(args)
     table = kinds()
+    if args.kind is None:
+        print("mapiprobe decode: give KIND (see --help), or --saz/--har FILE", file=sys.stderr)
+        return EXIT_BAD_INPUT
     kind = table[args.kind]
     try:
         data = read_input(args.hex, args.file)
@@ -177,14 +187,23 @@ def build_parser() -> argparse.ArgumentParser:
     dec = sub.add_parser(
         "decode",
         help="turn captured bytes into a readable tree or JSON",
-        description="Decode captured MAPI/HTTP bytes. Kinds:\n"
-        + "\n".join(f"  {k.name:<22} {k.help}" for k in table.values()),
+        description="Decode captured MAPI/HTTP bytes (KIND with --hex/--file), or a whole capture "
+        "(--saz/--har FILE). Kinds:\n" + "\n".join(f"  {k.name:<22} {k.help}" for k in table.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    dec.add_argument("kind", choices=sorted(table), metavar="KIND", help="what the bytes are (see above)")
+    dec.add_argument(
+        "kind", nargs="?", choices=sorted(table), metavar="KIND", help="what the bytes are (see above)"
+    )
     src = dec.add_mutually_exclusive_group(required=True)
     src.add_argument("--hex", help="the bytes as hex (spaces, colons and 0x prefixes are ignored)")
     src.add_argument("--file", help="a file of raw bytes or of hex text ('-' reads standard input)")
+    src.add_argument(
+        "--saz",
+        metavar="FILE",
+        help="a Fiddler session archive: every exchange in order, MAPI/HTTP decoded following each session "
+        "(no KIND, no --columns)",
+    )
+    src.add_argument("--har", metavar="FILE", help="a HAR file (HAR 1.2; '-' reads standard input), as --saz")
     dec.add_argument("--columns", help="property tags of the rows: 0x3001001F,PidTagSubject,...")
     dec.add_argument(
         "--request-type", help="X-RequestType of the body inside a framed response (Connect, Execute, ...)"
@@ -210,11 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started_at = time.monotonic()  # --max-time counts from here
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if getattr(args, "save_har", None) is not None:
+            from mapiprobe.cli.capture import save_recording
+
+            save_recording(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -205,8 +205,8 @@ def exit_status(report: Any) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.session.probe import Prober, ProbeUsageError
-    from mapiprobe.transport.trace import Trace
 
     prog = "mapiprobe probe"
     try:
@@ -230,7 +230,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
             connection=connection,
             credentials=credentials,
             auth_scheme=args.auth,
-            trace=Trace(),
+            trace=recorder_from(args).trace(),
             progress=progress,
         )
     except ProbeUsageError as exc:

@@ -265,6 +265,8 @@ SCENARIO_KNOBS: dict[str, dict[str, Any]] = {
     "mailbox-slow": {"delay_s": 1.2, "pending_period_ms": 300},
     "mailbox-503": {"fault": "503"},
     "mailbox-html": {"fault": "html-200"},
+    "context-expires-early": {"forget_after_s": 1.0},
+    "lb-cut": {"delay_s": 1.5, "pending_period_ms": 200, "cut_after_s": 0.8},
 }
 """Service knobs each mailbox scenario sets (``mailbox-moved`` is the handler's own behaviour)."""
 
@@ -295,6 +297,8 @@ class MailboxService(MapiHttpService):
     pending_period_ms = _Knob()
     delay_s = _Knob()
     fault = _Knob()
+    forget_after_s = _Knob()
+    cut_after_s = _Knob()
 
     def __init__(self, handler: MailboxHandler, scenario: Callable[[], str], **kwargs: Any) -> None:
         self.scenario = scenario

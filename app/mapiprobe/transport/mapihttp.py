@@ -73,14 +73,16 @@ from mapiprobe.protocol.envelope import (
     describe,
 )
 from mapiprobe.protocol.errors import ProtocolError
-from mapiprobe.transport.client import ConnectionOptions, TracingTransport, make_client
+from mapiprobe.transport.client import ConnectionOptions, RoutingTransport, TracingTransport, make_client
 from mapiprobe.transport.errors import (
     ConnectionLost,
     HTTPFailure,
+    TooSlow,
     TransportError,
     redact_url,
     translate,
 )
+from mapiprobe.transport.limits import DEFAULT_MAX_PENDING, deadline_scope
 from mapiprobe.transport.mapihttp_errors import (
     BadMapiHttpResponse,
     ContextExpired,
@@ -104,6 +106,10 @@ CONCURRENT_TYPES = frozenset({"NotificationWait"})
 MAX_CONNECTIONS = 2
 """Requests of one endpoint in flight at once: one ordinary request and one pending NotificationWait."""
 DEFAULT_PENDING_PERIOD_MS = 30000
+NOTIFICATION_WAIT_LIMIT = 330.0
+"""NotificationWait's own rule instead of --max-pending: the server holds it until an event, or up to 5
+minutes without client activity (MS-OXCRPC 3.3.4.1 for EcDoAsyncWaitEx, whose MAPI/HTTP form it is), so it
+is ended after 5 minutes and 30 seconds of PENDING."""
 """X-PendingPeriod default (2.2.3.3.5); 3.2.2 says 15 s and Exchange 2013 sent 15000 (PROTOCOL.md §2.6 ⚠)."""
 MAX_SERVER_TEXT = 8192
 """Most bytes read of the diagnostic body of a failure (HTML from the server or a proxy)."""
@@ -149,6 +155,15 @@ class _Exchange:
     body_started: bool = False
     parser: EnvelopeParser = field(default_factory=EnvelopeParser)
     first_byte_at: float | None = None
+    kept: bytearray | None = None  # the response body as read, up to keep_limit (for our own record)
+    keep_limit: int = 0
+
+    def keep(self, chunk: bytes) -> None:
+        if self.kept is None:
+            self.kept = bytearray()
+        room = self.keep_limit - len(self.kept)
+        if room > 0:
+            self.kept += chunk[:room]
 
     def annotate(self, key: str, value: str) -> None:
         """Set a trace annotation. The tracing transport copies the list when the body has been read,
@@ -181,6 +196,7 @@ class MapiHttpEndpoint:
         timeout: httpx.Timeout | None = None,
         auth: httpx.Auth | None = None,
         client_info: ClientInfo | None = None,
+        max_pending: float | None = None,
     ) -> None:
         self.url = url
         self.client = client
@@ -192,7 +208,7 @@ class MapiHttpEndpoint:
         client.cookies = _refusing_jar()
         transport = getattr(client, "_transport", None)
         self._own_trace: Trace | None = None
-        if isinstance(transport, TracingTransport):
+        if isinstance(transport, TracingTransport | RoutingTransport):
             if transport.trace is None and trace is not None:
                 transport.trace = trace
             self.trace = transport.trace
@@ -200,6 +216,11 @@ class MapiHttpEndpoint:
             self.trace = self._own_trace = trace
         self.last_pending_period_ms: int | None = None
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        if max_pending is None:
+            max_pending = getattr(transport, "max_pending", DEFAULT_MAX_PENDING)
+        self.max_pending: float = float(max_pending)
+        """A request that only answers PENDING is ended after this many seconds (--max-pending);
+        NotificationWait follows :data:`NOTIFICATION_WAIT_LIMIT` instead."""
 
     # -- public verbs ------------------------------------------------------------------------------
 
@@ -234,6 +255,8 @@ class MapiHttpEndpoint:
         if context.client_info is None:
             context.client_info = self.client_info.next()
         ex = _Exchange(request_type, context.next_request_id(), time.monotonic(), time.time())
+        if self._own_trace is not None:
+            ex.keep_limit = self._own_trace.body_limit
         headers = {
             "Content-Type": CONTENT_TYPE,
             "X-RequestType": request_type,
@@ -409,12 +432,39 @@ class MapiHttpEndpoint:
             ext = response.request.extensions
             ext["timeout"] = {**ext.get("timeout", {}), "read": wanted}
 
+    def _pending_limit(self, ex: _Exchange) -> tuple[float, str]:
+        if ex.request_type in CONCURRENT_TYPES:
+            return NOTIFICATION_WAIT_LIMIT, "the NotificationWait limit"
+        return self.max_pending, "--max-pending"
+
+    def _pending_error(self, ex: _Exchange) -> TooSlow:
+        limit, name = self._pending_limit(ex)
+        host = httpx.URL(self.url).host
+        count = ex.parser.pending_count
+        return TooSlow(
+            f"{host} answered {ex.request_type} with PENDING {count} time{'s' if count != 1 else ''} over "
+            f"{time.monotonic() - ex.sent_at:.0f} s without a result ({name} {limit:g} s). The server "
+            f"accepted the request but does not finish it (overloaded, or stuck on this mailbox): try "
+            f"again later, ask the server's administrators to look at it"
+            + (", or raise --max-pending" if name == "--max-pending" else ""),
+            phase="pending",
+            url=self.url,
+        )
+
     def _read_envelope(self, ex: _Exchange, response: httpx.Response) -> bytes:
+        # PROCESSING/PENDING meta-tags are judged by the PENDING limit, not the body pace (limits.py).
+        limit, _ = self._pending_limit(ex)
+        with deadline_scope(ex.sent_at + limit, lambda: self._pending_error(ex), envelope=True):
+            return self._read_envelope_body(ex, response, ex.sent_at + limit)
+
+    def _read_envelope_body(self, ex: _Exchange, response: httpx.Response, pending_until: float) -> bytes:
         body = bytearray()
         parser = ex.parser
         ex.body_started = True
         for chunk in response.iter_bytes():
             ex.received += len(chunk)
+            if ex.keep_limit:
+                ex.keep(chunk)
             parser.receive_data(chunk)
             body_before = len(body)
             self._drain(ex, parser, body)
@@ -422,6 +472,8 @@ class MapiHttpEndpoint:
                 raise BadMapiHttpResponse(f"the response body is larger than {MAX_BODY} bytes", url=self.url)
             if len(body) != body_before:
                 self._progress(ex, "body")
+            elif "DONE" not in parser.meta_tags[-1:] and time.monotonic() >= pending_until:
+                raise self._pending_error(ex)
         parser.receive_data(b"")
         self._drain(ex, parser, body)
         return bytes(body)
@@ -441,12 +493,18 @@ class MapiHttpEndpoint:
 
     def _read_bounded(self, ex: _Exchange, response: httpx.Response) -> bytes:
         data = bytearray()
-        with contextlib.suppress(httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError):
+        # The server's text only explains the failure at hand: without it (even if it trickles: TooSlow)
+        # that failure is still reported. --max-time (MaxTimeExceeded) is not suppressed.
+        with contextlib.suppress(
+            httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError, TooSlow
+        ):
             for chunk in response.iter_bytes():
                 data += chunk
                 if len(data) >= MAX_SERVER_TEXT:
                     break
         ex.received += len(data)
+        if ex.keep_limit:
+            ex.keep(bytes(data))
         return bytes(data[:MAX_SERVER_TEXT])
 
     # -- errors ------------------------------------------------------------------------------------
@@ -571,6 +629,15 @@ class MapiHttpEndpoint:
         end = time.monotonic()
         code = dict(ex.annotations).get("mapihttp.response_code")
         mapped = self._map_error(error, ex, None) if error is not None else None
+        request_body, request_truncated = trace.keep_body(headers, body)
+        response_body, response_truncated = None, False
+        if response is not None and ex.kept is not None:
+            # iter_bytes() already undid any Content-Encoding: keep as read.
+            response_body, response_truncated = trace.keep_body(
+                [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"],
+                bytes(ex.kept),
+                more=ex.received > len(ex.kept),
+            )
         record = TraceRecord(
             seq=trace.next_seq(),
             method="POST",
@@ -593,6 +660,10 @@ class MapiHttpEndpoint:
             if code is not None
             else (response.headers.get("X-ResponseCode") if response else None),
             annotations=tuple(ex.annotations),
+            request_body=request_body,
+            request_body_truncated=request_truncated,
+            response_body=response_body,
+            response_body_truncated=response_truncated,
         )
         trace.add(record)
 

@@ -12,7 +12,7 @@ RopGetPropertiesSpecific (the request's tags), and which RopLogon success layout
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from ..errors import DecodeError
 from ..wire import Reader, Writer
@@ -106,12 +106,19 @@ def decode_requests(rops: bytes, *, base: int = 0) -> list[RopRequest]:
 class _Pairing:
     """Walks the request list alongside the responses and keeps what later responses need."""
 
-    def __init__(self, requests: Sequence[RopRequest] | None, columns: Sequence[int] | None) -> None:
+    def __init__(
+        self,
+        requests: Sequence[RopRequest] | None,
+        columns: Sequence[int] | None,
+        table_columns: Mapping[int, Sequence[int]] | None = None,
+    ) -> None:
         self._pending = [q for q in requests or () if not isinstance(q, RopReleaseRequest)]
         self._known = requests is not None
         self._next = 0
         self._default_columns = tuple(columns) if columns is not None else None
-        self._table_columns: dict[int, tuple[int, ...]] = {}
+        self._table_columns: dict[int, tuple[int, ...]] = {
+            index: tuple(tags) for index, tags in (table_columns or {}).items()
+        }
 
     def context_for(self, rop_id: int, offset: int) -> ResponseContext:
         if rop_id in SERVER_GENERATED or not self._known:
@@ -152,10 +159,14 @@ class _Pairing:
 
 
 def iter_responses(
-    r: Reader, requests: Sequence[RopRequest] | None = None, columns: Sequence[int] | None = None
+    r: Reader,
+    requests: Sequence[RopRequest] | None = None,
+    columns: Sequence[int] | None = None,
+    *,
+    table_columns: Mapping[int, Sequence[int]] | None = None,
 ) -> Iterator[RopResponse]:
     """Decode ROP responses until the reader's window is used up (see :func:`decode_responses`)."""
-    pairing = _Pairing(requests, columns)
+    pairing = _Pairing(requests, columns, table_columns)
     while not r.at_end():
         start = r.offset
         rop_id = r.peek_u8("RopId")
@@ -175,6 +186,7 @@ def decode_responses(
     columns: Sequence[int] | None = None,
     *,
     base: int = 0,
+    table_columns: Mapping[int, Sequence[int]] | None = None,
 ) -> list[RopResponse]:
     """Every ROP response of a RopsList.
 
@@ -182,10 +194,12 @@ def decode_responses(
     requests in order, skipping RopRelease; RopQueryRows rows then use the columns of the last successful
     RopSetColumns on the same handle index earlier in the list, RopGetPropertiesSpecific rows the request's
     tags, and RopLogon the request's Private flag. ``columns`` is the fallback for rows whose columns were
-    set in an earlier Execute. A row-bearing response whose columns are unknown is a DecodeError that says
-    ``--columns`` is needed.
+    set in an earlier Execute. ``table_columns`` (InputHandleIndex -> tags) says it per table: the columns
+    each handle-table slot's table had before this buffer (a capture reader follows RopSetColumns across
+    Executes through the server object handles). A row-bearing response whose columns are unknown is a
+    DecodeError that says ``--columns`` is needed.
     """
-    return list(iter_responses(Reader(rops, base=base), requests, columns))
+    return list(iter_responses(Reader(rops, base=base), requests, columns, table_columns=table_columns))
 
 
 def encode_rops(rops: Sequence[Rop]) -> bytes:
