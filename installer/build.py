@@ -49,7 +49,8 @@ import time
 import uuid
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from xml.sax.saxutils import quoteattr
 
@@ -667,6 +668,12 @@ def dir_size_kb(stage: Path) -> int:
     return sum(p.stat().st_size for p in stage.rglob("*") if p.is_file()) // 1024 + 1
 
 
+def _timed(label: str, fn: Callable[..., None], *args: object) -> None:
+    started = time.monotonic()
+    fn(*args)
+    log(f"{label} built in {time.monotonic() - started:.0f} s")
+
+
 def build(out_dir: Path, cache: Path, with_msi: bool, force: bool) -> list[Path]:
     version = app_version()
     epoch = source_date_epoch()
@@ -694,10 +701,19 @@ def build(out_dir: Path, cache: Path, with_msi: bool, force: bool) -> list[Path]
     log(stage_tree(stage, cache, epoch))
     write_manifest(stage, out_dir / manifest_name)
     size_kb = dir_size_kb(stage)
-    log(f"staged {sum(1 for p in stage.rglob('*') if p.is_file())} files, {size_kb // 1024} MiB")
-    build_nsis(stage, work, out_dir / setup_name, version, size_kb)
-    if with_msi:
-        build_msi(stage, work, out_dir / msi_name, version, digest)
+    files = sum(1 for p in stage.rglob("*") if p.is_file())
+    log(f"staged {files} files, {size_kb // 1024} MiB in {time.monotonic() - started:.0f} s")
+    # makensis (LZMA) and wixl (MSZIP) each keep one core busy: run them side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [
+            pool.submit(_timed, "setup.exe", build_nsis, stage, work, out_dir / setup_name, version, size_kb)
+        ]
+        if with_msi:
+            jobs.append(
+                pool.submit(_timed, "MSI", build_msi, stage, work, out_dir / msi_name, version, digest)
+            )
+        for job in jobs:
+            job.result()
     kept.mkdir(parents=True, exist_ok=True)
     for n in outputs:
         shutil.copyfile(out_dir / n, kept / n)
