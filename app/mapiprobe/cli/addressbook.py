@@ -33,6 +33,7 @@ from mapiprobe.cli.options import (
     credentials_from,
     insecure_warning,
 )
+from mapiprobe.session.addressbook_transport import PROTOCOL_CHOICES, choose_addressbook_protocol
 
 
 class _Failure(Exception):
@@ -55,6 +56,28 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="skip Autodiscover: the address book endpoint URL (https://.../mapi/nspi/?MailboxId=...)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOL_CHOICES,
+        default="auto",
+        help="auto (default): MAPI/HTTP when Autodiscover offers an address book URL, else RPC/HTTP",
+    )
+    parser.add_argument(
+        "--mapi-http-disabled",
+        action="store_true",
+        help="emulate Outlook's MapiHttpDisabled=1: Autodiscover without X-MapiHttpCapability (RPC/HTTP)",
+    )
+    parser.add_argument("--rpc-proxy", metavar="HOST[:PORT]", help="RPC/HTTP: the RPC proxy")
+    parser.add_argument("--rpc-server", metavar="NAME", help="RPC/HTTP: the RPC server behind the proxy")
+    parser.add_argument(
+        "--rpc-auth",
+        choices=("auto", "ntlm", "negotiate", "none"),
+        default="auto",
+        help="RPC/HTTP: RPC-level authentication (auto: NTLM with privacy, none if the server refuses it)",
+    )
+    parser.add_argument(
+        "--legacy-dn", metavar="DN", help="RPC/HTTP: the user's legacy DN for RFR (default: Autodiscover's)"
+    )
     add_connection_options(parser)
 
 
@@ -104,13 +127,9 @@ def register(subparsers: Any) -> None:
 # -- connecting ---------------------------------------------------------------------------------------
 
 
-def _addressbook_url(
+def _autodiscover(
     args: argparse.Namespace, connection: Any, credentials: Any, cancel: threading.Event
-) -> str:
-    if args.addressbook_url:
-        if not args.addressbook_url.lower().startswith("https://"):
-            raise _Failure("--addressbook-url must be an https:// URL", EXIT_BAD_INPUT, "usage")
-        return str(args.addressbook_url)
+) -> Any:
     from mapiprobe.cli.capture import recorder_from
     from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions, UsageError
 
@@ -121,23 +140,94 @@ def _addressbook_url(
             credentials=credentials,
             auth_scheme=args.auth,
             connection=connection,
-            options=DiscoveryOptions(candidate_timeout=connection.connect_timeout),
+            options=DiscoveryOptions(
+                candidate_timeout=connection.connect_timeout, mapi_http_disabled=bool(args.mapi_http_disabled)
+            ),
             cancel=cancel,
             trace=recorder_from(args).trace(),
         )
     except UsageError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
     result = discovery.run()
-    mapi = result.response.mapi_http if result.response is not None else None
-    url = (mapi.addressbook_external or mapi.addressbook_internal) if mapi is not None else None
-    if not url:
-        why = (
-            result.problem.message
-            if result.problem is not None
-            else "the answer has no mapiHttp AddressBook URL"
-        )
+    if result.response is None:
+        why = result.problem.message if result.problem is not None else "no answer"
         raise _Failure(f"Autodiscover found no address book endpoint: {why}", kind="autodiscover")
-    return str(url)
+    return result.response
+
+
+def _endpoint(
+    args: argparse.Namespace, connection: Any, credentials: Any, trace: Any, cancel: threading.Event
+) -> tuple[str, Any]:
+    """The address book URL and, for RPC/HTTP, the transport (None for MAPI/HTTP)."""
+    if args.protocol == "mapi-http" and args.mapi_http_disabled:
+        raise _Failure(
+            "--protocol mapi-http contradicts --mapi-http-disabled (Outlook would not use MAPI/HTTP)",
+            EXIT_BAD_INPUT,
+            "usage",
+        )
+    if args.addressbook_url:
+        if args.protocol == "rpc-http":
+            raise _Failure(
+                "--addressbook-url is a MAPI/HTTP URL; with --protocol rpc-http give --rpc-proxy",
+                EXIT_BAD_INPUT,
+                "usage",
+            )
+        if not args.addressbook_url.lower().startswith("https://"):
+            raise _Failure("--addressbook-url must be an https:// URL", EXIT_BAD_INPUT, "usage")
+        return str(args.addressbook_url), None
+    skip = args.protocol == "rpc-http" and args.rpc_proxy and args.legacy_dn
+    response = None if skip else _autodiscover(args, connection, credentials, cancel)
+    if (
+        choose_addressbook_protocol(args.protocol, response, rpc_proxy_given=bool(args.rpc_proxy))
+        == "mapi-http"
+    ):
+        mapi = response.mapi_http if response is not None else None
+        url = (mapi.addressbook_external or mapi.addressbook_internal) if mapi is not None else None
+        if not url:
+            hint = ""
+            if response is not None and (response.protocol("EXHTTP") or response.protocol("EXPR")):
+                hint = "; it offers RPC/HTTP (use --protocol auto or rpc-http)"
+            raise _Failure(
+                "Autodiscover found no address book endpoint: the answer has no mapiHttp AddressBook URL"
+                + hint,
+                kind="autodiscover",
+            )
+        return str(url), None
+    return _rpc_http(args, response, connection, credentials, trace)
+
+
+def _rpc_http(
+    args: argparse.Namespace, response: Any, connection: Any, credentials: Any, trace: Any
+) -> tuple[str, Any]:
+    from mapiprobe.session.addressbook_transport import rpc_http_addressbook_transport
+    from mapiprobe.session.rpch_settings import settings_from_autodiscover, settings_from_options
+    from mapiprobe.transport.auth import Credentials
+
+    settings = None
+    if response is not None:
+        settings = settings_from_autodiscover(response, proxy=args.rpc_proxy, server=args.rpc_server)
+    elif args.rpc_proxy:
+        settings = settings_from_options(args.rpc_proxy, args.rpc_server)
+    if settings is None:
+        raise _Failure(
+            f"Autodiscover for {args.email} offered no RPC/HTTP settings (no EXHTTP or EXPR block): "
+            "give --rpc-proxy HOST[:PORT]",
+            kind="autodiscover",
+        )
+    legacy_dn = args.legacy_dn
+    if legacy_dn is None and response is not None and response.user is not None:
+        legacy_dn = response.user.legacy_dn
+    scheme = args.auth if args.auth in ("basic", "ntlm", "negotiate") else None
+    transport = rpc_http_addressbook_transport(
+        settings,
+        credentials or Credentials(),
+        connection,
+        user_dn=legacy_dn,
+        trace=trace,
+        http_scheme=scheme,
+        rpc_auth=args.rpc_auth,
+    )
+    return transport.url, transport
 
 
 def _run(args: argparse.Namespace, work: Any) -> int:
@@ -158,20 +248,39 @@ def _run(args: argparse.Namespace, work: Any) -> int:
         print(note, file=sys.stderr)
     if connection.insecure:
         print(insecure_warning(), file=sys.stderr)
+
     cancel = threading.Event()
+    trace = recorder_from(args).trace()
     try:
-        url = _addressbook_url(args, connection, credentials, cancel)
+        url, transport = _endpoint(args, connection, credentials, trace, cancel)
         with AddressBookSession(
             url,
             user=args.user or args.email,
             auth=auth,
             connection=connection,
             cancel=cancel,
-            trace=recorder_from(args).trace(),
+            trace=trace,
+            transport=transport,
         ) as session:
             output = work(session)
-            output["url"] = url
+            output["url"] = session.endpoint.url
+            output["protocol"] = session.protocol
             output["server_application"] = session.bind_info.server_application if session.bind_info else None
+        if transport is not None:
+            output["rpc_http"] = {
+                "nspi_server": transport.nspi_server,
+                "http_auth": transport.connections[-1].stats.http_scheme if transport.connections else None,
+                "rpc_auth": transport.connections[-1].stats.rpc_auth if transport.connections else None,
+                "notes": transport.notes,
+                **transport.stats,
+            }
+            rpch = output["rpc_http"]
+            output.setdefault("_lines", []).append(
+                f"over RPC/HTTP (NSPI server {rpch['nspi_server']}): "
+                f"HTTP authentication {rpch['http_auth']}, RPC-level {rpch['rpc_auth']}; "
+                f"{rpch['http_requests']} HTTP requests on "
+                f"{rpch['tcp_connections']} TCP connections, {rpch['rpc_calls']} RPC calls"
+            )
     except _Failure as failure:
         return _report_failure(args, prog, failure)
     except BadAddressBookResponse as exc:
@@ -208,7 +317,7 @@ def _report_failure(args: argparse.Namespace, prog: str, failure: _Failure, deco
 def cmd_addresslists(args: argparse.Namespace) -> int:
     def work(session: Any) -> dict[str, Any]:
         lists = session.address_lists()
-        lines = [f"Address lists at {session.url}:"]
+        lines = [f"Address lists at {session.endpoint.url}:"]
         for a in lists:
             kind = "" if a.has_recipients else "  (container of lists)"
             lines.append(f"  {'  ' * a.depth}{a.name or '(no name)'}  [MId 0x{a.container_id:X}]{kind}")

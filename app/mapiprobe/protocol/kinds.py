@@ -22,6 +22,7 @@ _MODULES = (
     "rts",
     "dcerpc",
     "emsmdb_rpc",
+    "nspi_rpc",
 )
 
 for _name in _MODULES:

@@ -9,9 +9,9 @@ The proxy and the RPC server are one here (what the client sees of an Exchange f
 * **IN channel** (``RPC_IN_DATA`` of 1 GiB whose body is CONN/B1 and then the client's PDUs): read as it
   arrives (the web server's ``stream_body`` routes); the two are joined by the virtual connection cookie.
 
-HTTP authentication is the site's (NTLM and Basic on ``/rpc/``; the scenarios' policies apply). At the RPC
-level the server wants what Exchange wants: NTLM or Negotiate (SPNEGO around NTLM) at packet privacy or
-integrity (:mod:`mapiprobe.transport.rpcsec`, pyspnego's acceptor with the demo users' file), and the
+HTTP authentication is the site's (Negotiate, NTLM and Basic on ``/rpc/``; the scenarios' policies apply). At
+the RPC level the server wants what Exchange wants: NTLM or Negotiate (SPNEGO around NTLM) at packet privacy
+or integrity (:mod:`mapiprobe.transport.rpcsec`, pyspnego's acceptor with the demo users' file), and the
 RPC-level user must be the HTTP-level one. The EMSMDB methods run on the mailbox endpoint's own engine
 (:class:`~mapiprobe.simulator.mailbox.RopEngine`, the same stores), so both protocols browse the same folders.
 
@@ -23,10 +23,11 @@ a bind_nak, binds without it accepted: a server without NTLM-in-RPC).
 
 from __future__ import annotations
 
+import importlib
 import queue
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -133,6 +134,10 @@ class VirtualConnection:
     fragments: dict[int, list[bytes]] = field(default_factory=dict)
     rpc_ext2_answered: int = 0
     closed: bool = False
+    interface: Any = None
+    """The abstract syntax the association bound (EMSMDB, or one of RpcProxyService.interfaces)."""
+    http_request: Any = None
+    """The IN channel's HTTP request (for handlers that look at the host or the user)."""
 
     def send(self, pdu: bytes) -> None:
         self.out.put(pdu)
@@ -154,6 +159,10 @@ class RpcProxyService:
         self.acks_received = 0
         """FlowControlAckWithDestination PDUs the clients sent."""
         self.acks_sent = 0
+        self.connection_timeout_ms = CONNECTION_TIMEOUT_MS
+        """Announced in CONN/A3 and CONN/C2 (tests make it short to see the client's keep-alive)."""
+        self.pings_received = 0
+        """RTS Pings the clients sent on their IN channels (keep-alives)."""
         self.rtt_s = 0.0
         """Added before every answer the client waits for (echo, CONN/A3, CONN/C2, bind and call answers):
         the network's round trip, for benchmarks/rpch.py."""
@@ -163,6 +172,9 @@ class RpcProxyService:
         self.binds: list[tuple[int, int]] = []
         """(auth_type, auth_level) of every bind received."""
         self.faults: list[int] = []
+        self.interfaces: dict[Any, Callable[[VirtualConnection, int, bytes], bytes | None]] = {}
+        """Interfaces besides EMSMDB by abstract syntax: ``handler(vc, opnum, stub) -> stub`` (None: no
+        such opnum; an exception with an int ``status`` becomes that fault); nspi_rpc.py adds NSPI, RFR."""
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
@@ -230,7 +242,7 @@ class RpcProxyService:
         with self._lock:
             self.connections[vc_cookie] = vc
         self._round_trip()
-        vc.send(conn_a3(CONNECTION_TIMEOUT_MS).encode())
+        vc.send(conn_a3(self.connection_timeout_ms).encode())
         return HttpResponse(
             200,
             [("Content-Type", "application/rpc")],
@@ -275,11 +287,12 @@ class RpcProxyService:
             return HttpResponse.text(
                 403, "403 Forbidden: the channels were authenticated as different users\n"
             )
+        vc.http_request = req
         in_cookie = [c.value for c in pdu.commands if c.type == CommandType.COOKIE][1]
         assert isinstance(in_cookie, uuid.UUID)
         window = self.receive_window
         self._round_trip()
-        vc.send(conn_c2(window, CONNECTION_TIMEOUT_MS).encode())
+        vc.send(conn_c2(window, self.connection_timeout_ms).encode())
         received = acked = 0
         try:
             while not vc.closed:
@@ -306,6 +319,9 @@ class RpcProxyService:
             if raw[16:18] == b"\x02\x00" and raw[20:24] == b"\x0d\x00\x00\x00":
                 with self._lock:
                     self.acks_received += 1
+            elif raw[16:18] == b"\x01\x00":
+                with self._lock:
+                    self.pings_received += 1
             return
         try:
             pdu = Pdu.decode(raw)
@@ -346,8 +362,10 @@ class RpcProxyService:
             return nak(RejectReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED)
         results = []
         for ctx in body.contexts:
-            if ctx.abstract_syntax == EMSMDB and NDR in ctx.transfer_syntaxes:
+            known = ctx.abstract_syntax == EMSMDB or ctx.abstract_syntax in self.interfaces
+            if known and NDR in ctx.transfer_syntaxes:
                 results.append(ContextResultEntry(ContextResult.ACCEPTANCE, 0, NDR))
+                vc.interface = vc.interface or ctx.abstract_syntax
             else:
                 results.append(
                     ContextResultEntry(
@@ -489,6 +507,19 @@ class RpcProxyService:
     # -- EMSMDB ------------------------------------------------------------------------------------
 
     def _call(self, vc: VirtualConnection, opnum: int, stub: bytes) -> bytes:
+        if vc.interface is not None and vc.interface != EMSMDB:
+            try:
+                answer = self.interfaces[vc.interface](vc, opnum, stub)
+            except ProtocolError:
+                raise
+            except Exception as exc:
+                status = getattr(exc, "status", None)
+                if isinstance(status, int):
+                    raise _Fault(status) from None
+                raise
+            if answer is None:
+                raise _Fault(nca_s_op_rng_error)
+            return answer
         if opnum == OPNUM_CONNECT_EX:
             return self._connect_ex(vc, ConnectExRequest.decode(stub)).encode()
         if opnum == OPNUM_RPC_EXT2:
@@ -571,7 +602,8 @@ def _read_exact(stream: Any, n: int) -> bytes:
 
 
 def install(sim: RpchHost) -> RpcProxyService:
-    """Mount ``/rpc/rpcproxy.dll`` on the HTTPS site (every host), NTLM and Basic offered."""
+    """Mount ``/rpc/rpcproxy.dll`` on the HTTPS site (every host), Negotiate, NTLM and Basic offered (Exchange
+    2019's /rpc/ IISAuthenticationMethods; Autodiscover's AuthPackage says Negotiate outside)."""
     service = RpcProxyService(sim, sim.endpoints["emsmdb"].mailbox)
     sim.https_site.add(
         RPC_PATH,
@@ -581,7 +613,9 @@ def install(sim: RpchHost) -> RpcProxyService:
         name="rpcproxy",
         stream_body=True,
     )
-    sim.auth.offer("rpc", ("NTLM", "Basic"))
+    sim.auth.offer("rpc", ("Negotiate", "NTLM", "Basic"))
+    # NSPI and RFR on the same proxy (loaded by name, as core.py loads this module).
+    service.nspi_rpc = importlib.import_module(f"{__package__}.nspi_rpc").attach(service, sim)
     return service
 
 
