@@ -29,8 +29,8 @@ The staged tree (``build/windows/stage``) is the installed layout::
 Debian's ``makensis`` turns it into the per-user installer (``installer/mapiprobe.nsi``) and ``wixl`` into the
 per-machine MSI (generated WiX source). Downloads are cached under ``~/.cache/mapiprobe-installer`` (or
 ``$MAPIPROBE_INSTALLER_CACHE``); a build whose inputs did not change is reused from that cache unless
-``--force`` is given. File times are set to ``SOURCE_DATE_EPOCH`` (default: the last commit's time) so two
-builds of one commit give the same bytes.
+``--force`` is given. File times are set to ``SOURCE_DATE_EPOCH`` (default: the time of the last commit that
+changed the app, its resources or installer/) so two builds of one commit give the same bytes.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ LOCK = HERE / "windows-requirements.lock"
 EMBED_LOCK = HERE / "python-embed.lock"
 NSI = HERE / "mapiprobe.nsi"
 BUILD = ROOT / "build" / "windows"
+PAYLOAD_ROOTS = ("app/mapiprobe", "resources")  # the app's files that are installed (as git tracks them)
 PY_TAG = "cp313"
 PY_VERSION = "3.13"
 UV_PLATFORM = "x86_64-pc-windows-msvc"
@@ -146,8 +147,12 @@ def source_date_epoch() -> int:
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env:
         return int(env)
+    # The last commit that changed what goes into the installers: a commit elsewhere (docs, tests) keeps
+    # the time, so the cached build stays valid.
     res = subprocess.run(
-        ["git", "-C", str(ROOT), "log", "-1", "--format=%ct"], capture_output=True, text=True
+        ["git", "-C", str(ROOT), "log", "-1", "--format=%ct", "--", *PAYLOAD_ROOTS, "installer"],
+        capture_output=True,
+        text=True,
     )
     if res.returncode == 0 and res.stdout.strip():
         return int(res.stdout.strip())
@@ -186,7 +191,7 @@ def input_digest(version: str, epoch: int, with_msi: bool) -> str:
         "installer/windows-requirements.lock",
         "installer/python-embed.lock",
     ]
-    for name in fixed + tracked_files("app/mapiprobe", "resources"):
+    for name in fixed + tracked_files(*PAYLOAD_ROOTS):
         h.update(name.encode() + b"\0")
         h.update(hashlib.sha256((ROOT / name).read_bytes()).digest())
     return h.hexdigest()[:24]
@@ -383,7 +388,7 @@ PYCACHE_PTH = (
 
 
 def stage_app(stage: Path) -> None:
-    for rel in tracked_files("app/mapiprobe", "resources"):
+    for rel in tracked_files(*PAYLOAD_ROOTS):
         dest = stage.joinpath(*PurePosixPath(rel).parts)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / rel, dest)
