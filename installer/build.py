@@ -679,7 +679,7 @@ def _timed(label: str, fn: Callable[..., None], *args: object) -> None:
     log(f"{label} built in {time.monotonic() - started:.0f} s")
 
 
-def build(out_dir: Path, cache: Path, with_msi: bool, force: bool) -> list[Path]:
+def build(out_dir: Path, cache: Path, with_msi: bool, force: bool, work_root: Path = BUILD) -> list[Path]:
     version = app_version()
     epoch = source_date_epoch()
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # read by makensis' and wixl's libraries where they can
@@ -699,8 +699,8 @@ def build(out_dir: Path, cache: Path, with_msi: bool, force: bool) -> list[Path]
             shutil.copyfile(kept / n, out_dir / n)
         return [out_dir / n for n in outputs]
     started = time.monotonic()
-    stage = BUILD / "stage"
-    work = BUILD / "work"
+    stage = work_root / "stage"
+    work = work_root / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     log(stage_tree(stage, cache, epoch))
@@ -731,6 +731,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "dist", help="output folder (default: dist/)")
     ap.add_argument("--cache", type=Path, default=None, help="download and build cache")
+    ap.add_argument("--work", type=Path, default=BUILD, help="staging folder (default: build/windows/)")
     ap.add_argument("--no-msi", action="store_true", help="build only the NSIS installer")
     ap.add_argument("--force", action="store_true", help="rebuild even when the inputs did not change")
     ap.add_argument("--relock", action="store_true", help="re-resolve windows-requirements.lock and stop")
@@ -739,7 +740,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.relock:
         relock(cache)
         return 0
-    for path in build(args.out.resolve(), cache.resolve(), not args.no_msi, args.force):
+    for path in build(args.out.resolve(), cache.resolve(), not args.no_msi, args.force, args.work.resolve()):
         print(path)
     return 0
 

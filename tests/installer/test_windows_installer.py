@@ -15,8 +15,9 @@ the installed copy while the app runs (Wine's WMI aborts in ``platform.win32_ver
 uninstall. Wine drops ``QT_*`` variables coming from Linux (``cmd`` sets ``QT_QPA_PLATFORM=offscreen`` on the
 Windows side for the GUI), and a Windows Python's stdout must be a pipe, never a file.
 
-The build is cached (``~/.cache/mapiprobe-installer`` or ``$MAPIPROBE_INSTALLER_CACHE``): a second run with
-unchanged inputs reuses the installers. The tests run in file order (each step needs the one before).
+The build starts in the background when collection ends (tests/installer/prebuild.py) and is cached
+(``~/.cache/mapiprobe-installer`` or ``$MAPIPROBE_INSTALLER_CACHE``): a second run with unchanged inputs
+reuses the installers. The tests run in file order (each step needs the one before).
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -38,36 +37,16 @@ import pytest
 
 from mapiprobe import __version__
 from mapiprobe.simulator import SCENARIOS, Simulator
+from tests.installer import prebuild
 
 pytestmark = [pytest.mark.installer, pytest.mark.slow, pytest.mark.network]
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDINS = Path(__file__).resolve().parent / "standins"
-TOOLS = {
-    "wine": "wine",
-    "wineserver": "wine",
-    "makensis": "nsis",
-    "wixl": "wixl",
-    "x86_64-w64-mingw32-gcc": "gcc-mingw-w64-x86-64-win32",
-}
 UNINSTALL_KEY = r"Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall"
 EXECUTE_COLUMNS = "0x3001001F,0x67480014,0x36020003,0x36030003,0x360A000B,0x3613001F"
 GCC = ["x86_64-w64-mingw32-gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-s"]
 TIMINGS: dict[str, float] = {}
-
-
-def _skip_reason() -> str | None:
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
-        here = f"{sys.platform}/{platform.machine()}"
-        return f"64-bit Wine runs the Windows build on x86-64 Linux only, not on {here}"
-    missing = sorted({pkg for tool, pkg in TOOLS.items() if not shutil.which(tool)})
-    if missing:
-        return (
-            "Wine and the Windows build tools are not installed and could not be here "
-            "(installer/bootstrap.py installs them when run as root on Debian): "
-            f"apt-get install {' '.join(missing)}"
-        )
-    return None
 
 
 @dataclass
@@ -152,23 +131,21 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    reason = _skip_reason()
+def built() -> Built:
+    reason = prebuild.skip_reason()
     if reason:
         pytest.skip(reason)
-    out = tmp_path_factory.mktemp("dist")
-    started = time.monotonic()
-    res = subprocess.run(
-        [sys.executable, str(ROOT / "installer" / "build.py"), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=480,
-    )
-    TIMINGS["build (or reuse)"] = time.monotonic() - started
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    # Started when collection ended (conftest.py); this waits for what is left of it.
+    build = prebuild.start()
+    waited = time.monotonic()
+    code, output = build.wait(timeout=600)
+    TIMINGS["build (or reuse), in the background"] = time.monotonic() - build.started
+    TIMINGS["waited for the build"] = time.monotonic() - waited
+    assert code == 0, output
+    out = build.out
     setup = out / f"mapiprobe-{__version__}-setup.exe"
     msi = out / f"mapiprobe-{__version__}.msi"
-    assert setup.is_file() and msi.is_file(), res.stdout
+    assert setup.is_file() and msi.is_file(), output
     # The NSIS installer is a 64-bit PE (a 32-bit one does not start under a 64-bit-only Wine).
     data = setup.read_bytes()
     pe = int.from_bytes(data[0x3C:0x40], "little")
