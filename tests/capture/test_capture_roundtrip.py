@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mapiprobe.protocol.capture import open_capture, read_har, read_saz
-from mapiprobe.protocol.capture_decode import DecodedExchange, decode_capture, render_text
+from mapiprobe.protocol.capture_decode import DecodedExchange, decode_alone, decode_capture, render_text
 from mapiprobe.protocol.envelope import parse_envelope
 from mapiprobe.protocol.errors import ProtocolError
 from mapiprobe.protocol.execute import decode_execute_response
@@ -115,3 +115,12 @@ def test_har_is_har_1_2_with_base64_bodies(recording: Recording) -> None:
     assert entry["response"]["content"]["encoding"] == "base64"
     for key in ("send", "wait", "receive"):
         assert entry["timings"][key] >= 0
+
+
+def test_each_exchange_decodes_alone_with_the_columns_it_recorded(recording: Recording) -> None:
+    """What a viewer does: keep only the recorded columns, decode the selected exchange again on demand."""
+    exchanges = decoded(saz_bytes(recording))
+    assert any(d.table_columns and any(d.table_columns) for d in exchanges)
+    for d in exchanges:
+        again = decode_alone(d.exchange, d.table_columns)
+        assert again.to_json() == d.to_json(), d.exchange.index

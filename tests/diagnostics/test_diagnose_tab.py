@@ -30,7 +30,9 @@ def _tab(qtbot, sim: Simulator) -> DiagnoseTab:  # type: ignore[no-untyped-def]
 
     def request() -> tuple[str, DiagnosisOptions]:
         creds = Credentials(user=user.email, password=Secret(user.password))
-        return user.email, DiagnosisOptions(connection=connection(sim), credentials=creds)
+        return user.email, DiagnosisOptions(
+            connection=connection(sim, timeout=5.0), credentials=creds, slow_request_s=30.0
+        )
 
     tab = DiagnoseTab(request)
     qtbot.addWidget(tab)
@@ -57,7 +59,9 @@ def test_healthy_run_fills_the_tree_live(qtbot, sim: Simulator) -> None:  # type
     tree.model().rowsInserted.connect(lambda *a: items_during_run.append(tree.topLevelItemCount()))
     _run(qtbot, tab)
     result = tab.result
-    assert result is not None and result.result == "pass"
+    assert result is not None and result.result == "pass", [
+        (s.id, s.cause) for s in result.steps if s.status != "pass"
+    ]
     assert tree.topLevelItemCount() == len(result.steps)
     assert len(items_during_run) == len(result.steps)  # one row per step, as each step arrived
     assert {tree.topLevelItem(i).text(2) for i in range(tree.topLevelItemCount())} == {"pass"}

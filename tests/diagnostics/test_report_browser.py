@@ -57,8 +57,9 @@ def _result(sim: Simulator, scenario: str) -> DiagnosisResult:
     return diagnose(
         user.email,
         DiagnosisOptions(
-            connection=connection(sim),
+            connection=connection(sim, timeout=5.0),
             credentials=Credentials(user=user.email, password=Secret(user.password)),
+            slow_request_s=30.0,  # a loaded machine must not turn the healthy run into "the server stalls"
         ),
     )
 

@@ -407,3 +407,44 @@ def test_ecdorpcext2_decodes_down_to_the_rops() -> None:
     assert shown["stub"]["pulFlags"] == 3
     rop = shown["RopBuffer"][0]["RopsList"][0]
     assert rop["RopId"] in ("RopLogon", 0xFE) and rop["Essdn"].endswith("cn=alice")
+
+
+_VECTORS = [
+    "rpch_conn_a1_constructed.txt",
+    "rpch_conn_b1_constructed.txt",
+    "rpch_conn_c2_constructed.txt",
+    "rpch_flow_control_ack_with_destination_constructed.txt",
+    "dcerpc_bind_emsmdb_constructed.txt",
+    "dcerpc_bind_ack_constructed.txt",
+    "dcerpc_fault_constructed.txt",
+    "oxcrpc_ecdoconnectex_ndr_request_constructed.txt",
+]
+
+
+@settings(max_examples=examples(500))
+@given(
+    st.sampled_from(_VECTORS),
+    st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=4),
+    st.integers(0, 200),
+)
+def test_mutated_vectors_raise_only_protocol_errors(
+    name: str, edits: list[tuple[int, int]], cut: int
+) -> None:
+    """Valid PDUs and stubs with a few bytes changed and/or cut short: decoded or refused, never a crash."""
+    data = bytearray(load_vector(name))
+    for at, value in edits:
+        if at < len(data):
+            data[at] = value
+    raw = bytes(data[: max(0, len(data) - cut)] if cut < len(data) else data)
+    decoders = (
+        Pdu.decode,
+        lambda d: Pdu.decode(d).parse(),
+        rts.RtsPdu.decode,
+        dcerpc.split_pdus,
+        emsmdb_rpc.ConnectExRequest.decode,
+        emsmdb_rpc.ConnectExResponse.decode,
+        emsmdb_rpc.RpcExt2Request.decode,
+    )
+    for decoder in decoders:
+        with contextlib.suppress(ProtocolError):
+            decoder(raw)

@@ -58,3 +58,33 @@ def test_options_override_and_absence() -> None:
     assert s is not None and s.endpoint().proxy_port == 8443 and s.source == "options"
     o = settings_from_options("mail.contoso.test", None)
     assert o.server == "mail.contoso.test" and o.endpoint().proxy_port == 443
+
+
+def test_mailbox_route_as_outlook_chooses() -> None:
+    import pytest
+
+    from mapiprobe.protocol.autodiscover import AutodiscoverUser, MapiHttpSettings
+    from mapiprobe.session.mailbox_transport import RouteError, mailbox_route
+
+    user = AutodiscoverUser("Dana", "/o=Example/cn=dana")
+    exhttp = LegacyProtocol.from_settings("EXHTTP", [("Server", "mx.example.org"), ("AuthPackage", "Ntlm")])
+    exch = LegacyProtocol.from_settings("EXCH", [("Server", "guid@example.org")])
+    legacy_only = AutodiscoverResponse("settings", user=user, legacy=(exch, exhttp))
+    route = mailbox_route(legacy_only)
+    assert (route.protocol, route.legacy_dn) == ("rpc-http", "/o=Example/cn=dana")
+    assert route.url == "https://mx.example.org/rpc/rpcproxy.dll?guid@example.org:6001"
+    assert route.rpc_http is not None and route.rpc_http.http_scheme == "ntlm"
+    with pytest.raises(RouteError, match="offers RPC/HTTP"):
+        mailbox_route(legacy_only, protocol="mapi-http")
+    mapi = MapiHttpSettings(
+        1, mailstore_external="https://mx.example.org/mapi/emsmdb/?MailboxId=guid@example.org"
+    )
+    both = AutodiscoverResponse("settings", user=user, mapi_http=mapi, legacy=(exch, exhttp))
+    assert mailbox_route(both).protocol == "mapi-http"
+    assert mailbox_route(both, protocol="rpc-http").protocol == "rpc-http"
+    with pytest.raises(RouteError, match="give --rpc-proxy"):
+        mailbox_route(AutodiscoverResponse("settings", user=user), protocol="rpc-http")
+    direct = mailbox_route(
+        None, protocol="rpc-http", rpc_proxy="localhost:8443", rpc_server="x", legacy_dn="/o=X"
+    )
+    assert direct.url == "https://localhost:8443/rpc/rpcproxy.dll?x:6001"

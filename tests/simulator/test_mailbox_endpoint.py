@@ -63,7 +63,7 @@ from mapiprobe.simulator.mailbox import (
 )
 from mapiprobe.simulator.mailstore import Mailbox
 from mapiprobe.simulator.org import Organisation, SimUser, load_organisation
-from mapiprobe.transport.auth import BasicAuth
+from mapiprobe.transport.auth import NTLMAuth
 from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.mapihttp import MapiHttpEndpoint, SessionContext, make_mapihttp_client
 from tests.hypothesis_profiles import examples
@@ -583,10 +583,11 @@ def test_fuzz_mutated_rop_buffers(mutations: list[tuple[int, int]]) -> None:
 
 
 def _endpoint(sim: Any, user: SimUser, mailbox_user: SimUser | None = None) -> MapiHttpEndpoint:
+    """A client of the emsmdb endpoint with real NTLM (``normal`` offers no Basic on /mapi/)."""
     target = mailbox_user or user
     url = f"https://mail.contoso.test/mapi/emsmdb/?MailboxId={target.mailbox_guid}@contoso.test"
     options = ConnectionOptions(connect_to=tuple(sim.connect_to), ca_certs=(sim.ca_cert_path,))
-    return MapiHttpEndpoint(url, make_mapihttp_client(options), auth=BasicAuth(user.user, user.password))
+    return MapiHttpEndpoint(url, make_mapihttp_client(options), auth=NTLMAuth(user.user, user.password))
 
 
 @pytest.mark.network

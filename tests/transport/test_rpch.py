@@ -80,7 +80,8 @@ def test_mailbox_over_rpch_with_ntlm_at_both_levels(sim: Simulator, rpc_auth: st
     trace = Trace()
     with connection(sim, rpc_auth=rpc_auth, rpc_level=level, trace=trace) as conn:
         conn.open()
-        assert conn.stats.http_scheme == "NTLM"  # the proxy offers NTLM and Basic: NTLM wins
+        # The proxy offers Negotiate, NTLM and Basic (Exchange 2019's /rpc/): Negotiate wins.
+        assert conn.stats.http_scheme == "Negotiate"
         assert conn.stats.continues_seen >= 1  # the simulator sends 100 Continue like IIS; passed by
         assert conn.bind(EMSMDB).results[0].accepted
         client = EmsmdbRpcClient(conn)
@@ -95,10 +96,15 @@ def test_mailbox_over_rpch_with_ntlm_at_both_levels(sim: Simulator, rpc_auth: st
     assert conn.stats.tcp_connections == 4
     methods = [r.method for r in trace.records]
     assert methods.count("RPC_OUT_DATA") >= 1 and methods.count("RPC_IN_DATA") >= 2
+    assert len({r.seq for r in trace.records}) == len(trace.records)
+    out = [r for r in trace.records if r.label == "RPC/HTTP OUT channel"]
+    assert len(out) == 1 and out[0].status == 200 and out[0].response_bytes > 100  # A3, C2, bind_ack, answers
+    inner = [r for r in trace.records if r.label == "RPC/HTTP IN channel"]
+    assert len(inner) == 1 and inner[0].outcome == "closed" and inner[0].request_bytes > 104
     for record in trace.records:
         for name, value in record.request_headers:
             if name.lower() == "authorization":
-                assert value in ("NTLM [redacted]", "Basic [redacted]")
+                assert value in ("Negotiate [redacted]", "NTLM [redacted]", "Basic [redacted]")
         assert u.password not in repr(record)
 
 
@@ -317,3 +323,100 @@ def test_cert_principal_name_is_checked(sim: Simulator) -> None:
     bad.endpoint = replace(bad.endpoint, cert_principal="msstd:exchange.fabrikam.test")
     with bad, pytest.raises(TLSFailure, match=r"not the CertPrincipalName exchange\.fabrikam\.test"):
         bad.open()
+
+
+def test_session_keepalive_pings_the_in_channel(sim: Simulator) -> None:
+    """A session over RPC/HTTP pings (RTS Ping on the IN channel) before the proxy's ConnectionTimeout."""
+    import time
+
+    from mapiprobe.session.mailbox import MailboxSession
+    from mapiprobe.session.mailbox_transport import rpc_http_transport
+    from mapiprobe.session.rpch_settings import RpcHttpSettings
+
+    u = sim.users[0]
+    sim.rpcproxy.connection_timeout_ms = 1500
+    before = sim.rpcproxy.pings_received
+    opts = ConnectionOptions(ca_certs=(sim.ca_cert_path,), connect_to=tuple(sim.connect_to), read_timeout=5)
+    settings = RpcHttpSettings(sim.org.mail_host, f"{u.mailbox_guid}@{sim.org.domain}", auth_package="Ntlm")
+    transport = rpc_http_transport(settings, Credentials(u.email, u.password), opts, trace=Trace())
+    try:
+        with MailboxSession(transport.url, user_dn=u.legacy_dn, transport=transport) as session:
+            assert session.protocol == "RPC/HTTP"
+            time.sleep(2.0)
+            assert session.stats.pings >= 1
+            assert len(session.folders()) > 10  # the virtual connection is still good
+    finally:
+        sim.rpcproxy.connection_timeout_ms = 120_000
+    assert sim.rpcproxy.pings_received > before
+
+
+def test_pyspnego_ntlm_primitives_match_ms_nlmp_4_2_4_4() -> None:
+    """MS-NLMP 4.2.4.4 (NTLMv2, extended session security, key exchange): RandomSessionKey 16 x 0x55 (4.2.1),
+    SeqNum 0, plaintext "Plaintext" in UTF-16LE. The seal/sign that transport/rpcsec.py gets from pyspnego's
+    context produces the spec's sealing key, signing key, sealed data and signature."""
+    from spnego._ntlm_raw.crypto import rc4init, sealkey, signkey
+    from spnego._ntlm_raw.messages import NegotiateFlags
+    from spnego._ntlm_raw.security import seal
+
+    f = NegotiateFlags
+    flags = (
+        f.key_exch
+        | f.key_56
+        | f.key_128
+        | f.version
+        | f.target_info
+        | f.extended_session_security
+        | f.target_type_server
+        | f.always_sign
+        | f.ntlm
+        | f.seal
+        | f.sign
+        | f.oem
+        | f.unicode
+    )  # fmt: skip  (the Challenge Flags of MS-NLMP 4.2.4: 0xE28A8233)
+    assert int(flags) == 0xE28A8233
+    session_key = b"\x55" * 16
+    seal_key = sealkey(flags, session_key, "initiate")
+    sign_key = signkey(flags, session_key, "initiate")
+    assert seal_key == bytes.fromhex("59f600973cc4960a25480a7c196e4c58")
+    assert sign_key == bytes.fromhex("4788dc861b4782f35d43fd98fe1a2d39")
+    data, signature = seal(flags, rc4init(seal_key), sign_key, 0, "Plaintext".encode("utf-16-le"))
+    assert data == bytes.fromhex("54e50165bf1936dc996020c1811b0f06fb5f")
+    assert signature == bytes.fromhex("010000007fb38ec5c55d497600000000")
+
+
+def test_negotiate_at_the_http_level(sim: Simulator) -> None:
+    """windows-auth offers Negotiate and NTLM: Negotiate (SPNEGO around NTLM, no KDC here) on each channel,
+    its last leg answered 200 on a CL-0 request, the channel request then sent on that connection."""
+    sim.set_scenario("windows-auth")
+    u = sim.users[0]
+    with connection(sim, rpc_auth="negotiate") as conn:
+        conn.open()
+        assert conn.stats.http_scheme == "Negotiate"
+        conn.bind(EMSMDB)
+        assert EmsmdbRpcClient(conn).connect(u.legacy_dn).display_name == u.display_name
+    assert conn.stats.rpc_auth == "Negotiate, level pkt_privacy"
+
+
+def test_channels_tunnel_through_the_http_proxy(sim: Simulator) -> None:
+    """With --proxy (or the system's proxy) both channels go through CONNECT tunnels, named in the trace."""
+    from dataclasses import replace
+
+    assert sim.proxy is not None and sim.proxy_url is not None
+    u = sim.users[0]
+    trace = Trace()
+    conn = connection(sim, rpc_auth="ntlm", trace=trace)
+    conn = RpchConnection(
+        conn.endpoint,
+        conn.credentials,
+        replace(conn.options, proxy=sim.proxy_url),
+        rpc_auth="ntlm",
+        trace=trace,
+    )
+    with conn:
+        conn.open()
+        conn.bind(EMSMDB)
+        assert EmsmdbRpcClient(conn).connect(u.legacy_dn).return_value == 0
+    assert conn.proxy == sim.proxy_url
+    assert sim.proxy.seen.count(("CONNECT", f"{sim.org.mail_host}:443")) >= 2  # the OUT and the IN channel
+    assert trace.records and all(r.proxy == sim.proxy_url for r in trace.records)

@@ -27,6 +27,7 @@ from mapiprobe.cli.options import (
 )
 
 EXIT_WARNINGS = 3
+SLOW_REQUEST_S = 1.0  # diagnostics.runner.SLOW_REQUEST_S (not imported here: --help stays cheap)
 EXIT_HELP = (
     "Exit status: 0 every step passed; 1 a step failed; 2 bad input (options, address, an unwritable "
     "report); "
@@ -78,6 +79,13 @@ def register(subparsers: Any) -> None:
         help="stay silent this long before the PING, to catch a session context that expires earlier "
         "than the server announces (default 0: PING at once)",
     )
+    parser.add_argument(
+        "--slow-after",
+        type=float,
+        default=SLOW_REQUEST_S,
+        metavar="SECONDS",
+        help=f"an answer slower than this is reported as a stalling server (default {SLOW_REQUEST_S:g})",
+    )
     add_connection_options(parser)
     parser.set_defaults(func=cmd_check)
 
@@ -101,6 +109,7 @@ def _progress(event: Any) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from mapiprobe.cli.capture import recorder_from
     from mapiprobe.diagnostics.pipeline import Diagnosis, DiagnosisOptions
     from mapiprobe.diagnostics.report import render_html, report_json, summary_text
     from mapiprobe.session.autodiscover import UsageError
@@ -112,6 +121,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         auth_from(args, credentials)  # a bad combination is bad input, before anything is sent
         if args.idle_check < 0:
             raise OptionError("--idle-check must not be negative")
+        if not args.slow_after > 0:
+            raise OptionError("--slow-after must be a positive number of seconds")
         if args.url and not args.url.lower().startswith("https://"):
             raise OptionError(f"--url must be an https:// URL, not {args.url!r}")
     except OptionError as exc:
@@ -135,10 +146,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         use_v2=not args.no_v2,
         use_redirect_probe=not args.no_redirect_probe,
         idle_check_s=args.idle_check,
+        slow_request_s=args.slow_after,
     )
+
     cancel = threading.Event()
     try:
-        diagnosis = Diagnosis(args.email, options, on_event=None if args.quiet else _progress, cancel=cancel)
+        diagnosis = Diagnosis(
+            args.email,
+            options,
+            on_event=None if args.quiet else _progress,
+            cancel=cancel,
+            trace=recorder_from(args).trace(),  # --save-har keeps every exchange of the run
+        )
     except UsageError as exc:
         print(f"mapiprobe check: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -35,7 +35,6 @@ from mapiprobe.cli.options import (
     credentials_from,
     insecure_warning,
 )
-from mapiprobe.session.mailbox_transport import choose_protocol
 
 
 def register(subparsers: Any) -> None:
@@ -162,22 +161,13 @@ def _autodiscover(
 
 
 def _mapi_http_endpoint(args: argparse.Namespace, response: Any) -> tuple[str, str]:
-    mapi = response.mapi_http
-    if mapi is None:
-        hint = ""
-        if response.protocol("EXHTTP") or response.protocol("EXPR"):
-            hint = "; it offers RPC/HTTP (use --protocol auto or rpc-http)"
-        raise _Failure(
-            f"Autodiscover for {args.email} offered no MAPI/HTTP settings (no mapiHttp Protocol block){hint}",
-            kind="autodiscover",
-        )
-    url = mapi.mailstore_external or mapi.mailstore_internal
-    legacy_dn = response.user.legacy_dn if response.user is not None else None
-    if not url or not legacy_dn:
-        raise _Failure(
-            "Autodiscover's answer lacks the mailbox URL or the user's LegacyDN", kind="autodiscover"
-        )
-    return url, legacy_dn
+    from mapiprobe.session.mailbox_transport import RouteError, mailbox_route
+
+    try:
+        route = mailbox_route(response, protocol="mapi-http")
+    except RouteError as exc:
+        raise _Failure(f"Autodiscover for {args.email}: {exc}", kind="autodiscover") from None
+    return route.url, route.legacy_dn
 
 
 def _run(
@@ -186,6 +176,7 @@ def _run(
     """Set up, run ``work(session)``, tear down; returns (result, trace) or raises _Failure."""
     from mapiprobe.cli.capture import recorder_from
     from mapiprobe.session.mailbox import MailboxError, MailboxSession
+    from mapiprobe.transport.auth import Credentials
     from mapiprobe.transport.errors import TransportError
 
     try:
@@ -236,11 +227,17 @@ def _run(
         else:
             skip = args.protocol == "rpc-http" and args.rpc_proxy and args.legacy_dn
             response = None if skip else _autodiscover(args, connection, credentials, trace, cancel)
-            if choose_protocol(args.protocol, response, rpc_proxy_given=bool(args.rpc_proxy)) == "mapi-http":
-                url, legacy_dn = _mapi_http_endpoint(args, response)
-            else:
-                transport, url, legacy_dn = _rpc_http(
-                    args, response, connection, credentials, trace=trace, progress=progress
+            route = _route(args, response)
+            url, legacy_dn = route.url, route.legacy_dn
+            if route.rpc_http is not None:
+                progress(_Note("rpc-http", route.rpc_http.describe()))
+                scheme = args.auth if args.auth in ("basic", "ntlm", "negotiate") else None
+                transport = route.transport(
+                    credentials or Credentials(),
+                    connection,
+                    trace=trace,
+                    http_scheme=scheme,
+                    rpc_auth=args.rpc_auth,
                 )
         session = MailboxSession(
             url,
@@ -290,43 +287,19 @@ def _run(
         raise _Failure(exc.message, EXIT_SERVER_FAILURE, exc.kind) from None
 
 
-def _rpc_http(
-    args: argparse.Namespace, response: Any, connection: Any, credentials: Any, *, trace: Any, progress: Any
-) -> tuple[Any, str, str]:
-    """The RPC/HTTP transport, its URL and the legacy DN, from Autodiscover's answer and the options."""
-    from mapiprobe.session.mailbox_transport import rpc_http_transport
-    from mapiprobe.session.rpch_settings import settings_from_autodiscover, settings_from_options
-    from mapiprobe.transport.auth import Credentials
+def _route(args: argparse.Namespace, response: Any) -> Any:
+    from mapiprobe.session.mailbox_transport import RouteError, mailbox_route
 
-    settings = None
-    if response is not None:
-        settings = settings_from_autodiscover(response, proxy=args.rpc_proxy, server=args.rpc_server)
-    elif args.rpc_proxy:
-        settings = settings_from_options(args.rpc_proxy, args.rpc_server)
-    if settings is None:
-        raise _Failure(
-            f"Autodiscover for {args.email} offered no RPC/HTTP settings (no EXHTTP or EXPR block): "
-            "give --rpc-proxy HOST[:PORT]",
-            kind="autodiscover",
+    try:
+        return mailbox_route(
+            response,
+            protocol=args.protocol,
+            rpc_proxy=args.rpc_proxy,
+            rpc_server=args.rpc_server,
+            legacy_dn=args.legacy_dn,
         )
-    legacy_dn = args.legacy_dn
-    if legacy_dn is None and response is not None and response.user is not None:
-        legacy_dn = response.user.legacy_dn
-    if not legacy_dn:
-        raise _Failure(
-            "no legacy DN: Autodiscover's answer lacks User/LegacyDN (give --legacy-dn)", kind="autodiscover"
-        )
-    progress(_Note("rpc-http", settings.describe()))
-    scheme = args.auth if args.auth in ("basic", "ntlm", "negotiate") else None
-    transport = rpc_http_transport(
-        settings,
-        credentials or Credentials(),
-        connection,
-        trace=trace,
-        http_scheme=scheme,
-        rpc_auth=args.rpc_auth,
-    )
-    return transport, transport.url, legacy_dn
+    except RouteError as exc:
+        raise _Failure(f"{args.email}: {exc}", kind="autodiscover") from None
 
 
 class _Note:

@@ -10,6 +10,7 @@ import importlib
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started_at = time.monotonic()  # --max-time counts from here
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -1,8 +1,8 @@
 """Command-line options every network command shares: where to connect, whom to trust, who to be.
 
 ``add_connection_options(parser)`` adds ``--connect-to`` (repeatable, curl's HOST:PORT:ADDR:PORT),
-``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--dns-server ADDR:PORT``, ``--proxy``,
-and who to be:
+``--ca-cert FILE`` (repeatable), ``--insecure``, ``--timeout``, ``--max-pending``, ``--max-time`` (the
+limits of transport/limits.py), ``--dns-server ADDR:PORT``, ``--proxy``, and who to be:
 ``--user``, ``--password-stdin``, ``--auth {auto,basic,ntlm,negotiate,bearer}``, ``--no-basic``,
 ``--token-file``, ``--save-password`` and ``--forget-password``; and ``--save-har FILE``
 (:func:`add_capture_options`).
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import IO
 
@@ -28,6 +29,7 @@ import httpx
 
 from mapiprobe.transport.auth import AUTH_CHOICES, AuthConfigError, Credentials, Secret, make_auth
 from mapiprobe.transport.client import INSECURE_WARNING, ConnectionOptions, parse_connect_to
+from mapiprobe.transport.limits import DEFAULT_MAX_PENDING
 from mapiprobe.transport.resolve import parse_dns_server
 
 # Exit status of every command: 0 success, 1 a server-side failure, 2 bad input.
@@ -72,7 +74,23 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help=f"time limit for each connection, answer and candidate (default {DEFAULT_TIMEOUT:g})",
+        help=f"time limit for each connection, answer and candidate (default {DEFAULT_TIMEOUT:g}): connect, "
+        "TLS, sending, any silence, and also the whole response head (counted from the request being sent); "
+        "a body slower than 1 KiB/s averaged over this many seconds is abandoned",
+    )
+    group.add_argument(
+        "--max-pending",
+        type=float,
+        default=DEFAULT_MAX_PENDING,
+        metavar="SECONDS",
+        help=f"end a MAPI/HTTP request that only answers PENDING keep-alives after SECONDS (default "
+        f"{DEFAULT_MAX_PENDING:g}; NotificationWait has its own 5.5-minute rule)",
+    )
+    group.add_argument(
+        "--max-time",
+        type=float,
+        metavar="SECONDS",
+        help="time limit for the whole command (as curl's --max-time; default: none)",
     )
     group.add_argument(
         "--dns-server",
@@ -161,6 +179,13 @@ def connection_options_from(args: argparse.Namespace) -> ConnectionOptions:
     timeout = float(args.timeout)
     if not timeout > 0:
         raise OptionError("--timeout must be a positive number of seconds")
+    max_pending = float(getattr(args, "max_pending", DEFAULT_MAX_PENDING))
+    if not max_pending > 0:
+        raise OptionError("--max-pending must be a positive number of seconds")
+    max_time = getattr(args, "max_time", None)
+    if max_time is not None and not float(max_time) > 0:
+        raise OptionError("--max-time must be a positive number of seconds")
+    started = getattr(args, "started_at", None) or time.monotonic()  # the command's start, when known
     return ConnectionOptions(
         connect_to=tuple(args.connect_to),
         ca_certs=tuple(Path(p) for p in args.ca_cert),
@@ -169,6 +194,9 @@ def connection_options_from(args: argparse.Namespace) -> ConnectionOptions:
         read_timeout=timeout,
         dns_server=args.dns_server,
         proxy=proxy,
+        max_pending=max_pending,
+        max_time=float(max_time) if max_time is not None else None,
+        deadline=started + float(max_time) if max_time is not None else None,
     )
 
 

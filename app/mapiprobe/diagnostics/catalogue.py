@@ -25,7 +25,8 @@ class Expectation:
     cause_code: str
     words: tuple[str, ...]  # each must appear (case-insensitive) in the step's cause
     target_contains: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)  # DiagnosisOptions fields; "proxy": use the sim's
+    # DiagnosisOptions fields; "proxy": True to use the simulator's proxy; "timeout": the connection's
+    options: dict[str, Any] = field(default_factory=dict)
     slow_seconds: float | None = None  # the simulator's slow_seconds for this scenario
 
 
@@ -65,14 +66,26 @@ CATALOGUE: dict[str, Expectation | None] = {
     ),
     "html-login": Expectation("autodiscover", Status.FAIL, "autodiscover-html", ("HTML", "reverse proxy")),
     "slow": Expectation(
-        "autodiscover", Status.WARN, "server-stalls", ("stalls", "Autodiscover"), slow_seconds=1.3
+        "autodiscover",
+        Status.WARN,
+        "server-stalls",
+        ("stalls", "Autodiscover"),
+        options={"slow_request_s": 1.0},
+        slow_seconds=2.0,
     ),
     "dead-root": Expectation(
-        "tls", Status.WARN, "candidate-never-answers", ("never answers", "whole timeout"), "contoso.test:443"
+        "tls",
+        Status.WARN,
+        "candidate-never-answers",
+        ("never answers", "whole timeout"),
+        "contoso.test:443",
+        options={"timeout": 1.5},
     ),
     "mailbox-expired": Expectation("ping", Status.WARN, "context-short", ("only 2.0 s",)),
     "mailbox-moved": Expectation("logon", Status.WARN, "mailbox-moved", ("moved", "ecWrongServer")),
-    "mailbox-slow": Expectation("mailbox-connect", Status.WARN, "server-stalls", ("stalls", "1.2 s")),
+    "mailbox-slow": Expectation(
+        "mailbox-connect", Status.WARN, "server-stalls", ("stalls", "1.2 s"), options={"slow_request_s": 1.0}
+    ),
     "mailbox-503": Expectation(
         "probe", Status.FAIL, "front-end-unavailable", ("HTTP 503", "mailbox"), "/mapi/emsmdb/"
     ),
@@ -103,6 +116,27 @@ CATALOGUE: dict[str, Expectation | None] = {
         options={"idle_check_s": 1.3},
     ),
     "lb-cut": Expectation("mailbox-connect", Status.FAIL, "lb-cut", ("cut after 0.8 s", "load balancer")),
+    "rpch-unknown-server": Expectation(
+        "rpc-http",
+        Status.FAIL,
+        "rpc-server-refused",
+        ("RPC proxy refuses", "6001"),
+        options={"mapi_http_disabled": True},
+    ),
+    "rpch-channel-cut": Expectation(
+        "folders",
+        Status.FAIL,
+        "rpc-channel-cut",
+        ("OUT channel was closed", "load balancer"),
+        options={"mapi_http_disabled": True},
+    ),
+    "rpch-authn-level": Expectation(
+        "rpc-http",
+        Status.WARN,
+        "rpc-auth-none",
+        ("refused RPC-level authentication", "bind_nak"),
+        options={"mapi_http_disabled": True},
+    ),
     "proxy-intercept": Expectation(
         "proxy",
         Status.FAIL,

@@ -50,12 +50,18 @@ STATUS_MARK = {"pass": "✔", "warn": "⚠", "fail": "✖", "skipped": "–", "r
 # -- the Connection Status rows ------------------------------------------------------------------------
 
 
-def status_rows(result: DiagnosisResult) -> list[dict[str, str]]:
-    """The Connection Status rows (one per MAPI/HTTP endpoint used), keyed by :data:`STATUS_COLUMNS`.
+def status_columns(result: DiagnosisResult) -> tuple[str, ...]:
+    return result.status_columns or STATUS_COLUMNS
 
-    Computed here from the run's facts and trace until session/status.py (the window's pane) is on main;
-    then this function hands over to it so that both show the same rows.
+
+def status_rows(result: DiagnosisResult) -> list[dict[str, str]]:
+    """The Connection Status rows (one per endpoint session), keyed by :func:`status_columns`.
+
+    The rows session/status.py computed for the window's pane when the run took them (before Disconnect);
+    without that module, rows computed here from the run's facts and trace.
     """
+    if result.status_columns:
+        return [dict(zip(result.status_columns, row, strict=True)) for row in result.status_table]
     rows: list[dict[str, str]] = []
     for role, kind, auth_key, expiry_key in (
         ("mailbox", "Mail", "mailbox_auth", "mailbox_expiration_ms"),
@@ -290,14 +296,14 @@ def render_html(result: DiagnosisResult) -> str:
     )
     out += [_step_row(i, s) for i, s in enumerate(result.steps, 1)]
     out.append("</table>")
-    rows = status_rows(result)
+    rows, columns = status_rows(result), status_columns(result)
     out.append('<h2>Connection Status</h2><table id="connection-status"><tr>')
-    out += [f"<th>{_e(c)}</th>" for c in STATUS_COLUMNS]
+    out += [f"<th>{_e(c)}</th>" for c in columns]
     out.append("</tr>")
     if not rows:
-        out.append(f'<tr><td colspan="{len(STATUS_COLUMNS)}" class="muted">no MAPI/HTTP connection</td></tr>')
+        out.append(f'<tr><td colspan="{len(columns)}" class="muted">no MAPI/HTTP connection</td></tr>')
     for row in rows:
-        out.append("<tr>" + "".join(f"<td>{_e(row.get(c, '-'))}</td>" for c in STATUS_COLUMNS) + "</tr>")
+        out.append("<tr>" + "".join(f"<td>{_e(row.get(c, '-'))}</td>" for c in columns) + "</tr>")
     out.append("</table>")
     out.append('<h2>Requests</h2><div id="waterfall">')
     out.append(waterfall_svg(result.trace, result.started_at))

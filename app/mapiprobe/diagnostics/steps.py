@@ -31,6 +31,7 @@ STEP_TITLES: dict[str, str] = {
     "mapi-http": "MAPI over HTTP offered",
     "reachability": "Endpoint reachable from here",
     "probe": "Anonymous probe (schemes offered)",
+    "rpc-http": "RPC/HTTP connection (Outlook Anywhere)",
     "mailbox-connect": "Mailbox Connect",
     "logon": "Mailbox logon",
     "folders": "Folder tree",
@@ -250,6 +251,14 @@ CAUSES: dict[str, Cause] = dict(
             "computer if Outlook should use MAPI over HTTP.",
         ),
         _c(
+            "mapihttp-disabled-registry",
+            "the organisation offers MAPI over HTTP, but this computer's Outlook has MapiHttpDisabled = "
+            "{value} (HKCU\\Software\\Microsoft\\Exchange): it leaves X-MapiHttpCapability off and "
+            "connects with RPC/HTTP",
+            "Delete the MapiHttpDisabled value (or set it to 0) and restart Outlook; run the check with "
+            "--mapi-http-disabled to see what Outlook does meanwhile.",
+        ),
+        _c(
             "server-ignores-header",
             "the server sent MAPI/HTTP settings although the request did not carry X-MapiHttpCapability "
             "(it ignores the header, MS-OXDSCLI 3.1.4)",
@@ -277,10 +286,9 @@ CAUSES: dict[str, Cause] = dict(
         ),
         _c(
             "front-end-html",
-            "a front end answers the {role} endpoint with an HTML page (HTTP {http_status}) instead "
-            "of MAPI/HTTP: "
-            "a reverse proxy or login portal is in the way",
-            "Publish /mapi/ on the reverse proxy without forms-based pre-authentication, passing "
+            "a front end answers the {role} endpoint with an HTML page (HTTP {http_status}) instead of "
+            "asking for credentials: a reverse proxy or login portal is in the way",
+            "Publish /mapi/ (and /rpc/) on the reverse proxy without forms-based pre-authentication, passing "
             "NTLM/Negotiate or OAuth through to Exchange.",
         ),
         _c(
@@ -329,6 +337,29 @@ CAUSES: dict[str, Cause] = dict(
             "the server keeps a session context only {seconds:.1f} s without a request (X-ExpirationInfo); "
             "clients must PING very often",
             "Check the MAPI/HTTP idle time-out settings of the server or the proxy in front.",
+        ),
+        _c(
+            "rpc-server-refused",
+            "the RPC proxy refuses to connect to the RPC server ({detail})",
+            "Check the RPC server name Autodiscover gives (EXCH Server / the mailbox GUID) and the "
+            "RPC proxy's "
+            "ValidPorts and Outlook Anywhere InternalHostname; the proxy must be allowed to reach it on port "
+            "6001.",
+        ),
+        _c(
+            "rpc-channel-cut",
+            "the RPC/HTTP {channel} channel was closed in the middle of an answer ({detail}): a load "
+            "balancer "
+            "or proxy ends the long-lived RPC_IN_DATA/RPC_OUT_DATA requests",
+            "Raise the idle and request timeouts for /rpc/ on the load balancer or proxy, and let the 1 GB "
+            "RPC_IN_DATA/RPC_OUT_DATA requests through unbuffered.",
+        ),
+        _c(
+            "rpc-auth-none",
+            "the RPC server refused RPC-level authentication (the bind with NTLM at packet privacy was "
+            "answered with bind_nak); the session works only without it",
+            "Outlook authenticates at the RPC level against Exchange; check the RPC server's authentication "
+            "settings (some non-Microsoft servers accept only unauthenticated RPC binds).",
         ),
         _c(
             "connection-lost",

@@ -124,6 +124,10 @@ class _Message:
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
     wire_bytes: int = 0
+    first: dict[str, str] = field(default_factory=dict)  # lower-case name -> its first value
+
+    def header(self, name: str) -> str | None:
+        return self.first.get(name)
 
 
 def _parse_message(data: bytes, what: str, *, request_method: str | None = None) -> _Message:
@@ -146,11 +150,14 @@ def _parse_message(data: bytes, what: str, *, request_method: str | None = None)
             headers.append((name.strip(), value.strip()))
         elif line.strip():
             notes.append(f"a {what} header line without a colon was skipped: {line[:40]!r}")
-    msg = _Message(start, tuple(headers), b"", notes=notes, wire_bytes=len(body))
+    first: dict[str, str] = {}
+    for name, value in reversed(headers):
+        first[name.lower()] = value
+    msg = _Message(start, tuple(headers), b"", notes=notes, wire_bytes=len(body), first=first)
     if request_method is not None and _bodyless_response(request_method, _status_of(start)[0]):
         return msg
-    transfer = (header_value(headers, "Transfer-Encoding") or "").lower()
-    length = header_value(headers, "Content-Length")
+    transfer = (first.get("transfer-encoding") or "").lower()
+    length = first.get("content-length")
     if "chunked" in transfer:
         body, note = dechunk(body)
         if note:
@@ -168,7 +175,7 @@ def _parse_message(data: bytes, what: str, *, request_method: str | None = None)
                 f"{len(body) - want} byte(s) after the {what} body Content-Length announces: ignored"
             )
             body = body[:want]
-    coding = header_value(headers, "Content-Encoding")
+    coding = first.get("content-encoding")
     if coding and body:
         result = decode_content(coding, body, MAX_BODY)
         body = result.data
@@ -196,7 +203,7 @@ def _fill_request(ex: CapturedExchange, raw: bytes, source: str) -> None:
         target = msg.start[1]
         ex.http_version = msg.start[2] if len(msg.start) > 2 else None
         if target.startswith("/"):  # origin form: rebuild the URL from Host
-            host = header_value(msg.headers, "Host") or "unknown-host"
+            host = msg.header("host") or "unknown-host"
             ex.url = f"https://{host}{target}"
         else:
             ex.url = target
@@ -204,7 +211,7 @@ def _fill_request(ex: CapturedExchange, raw: bytes, source: str) -> None:
         ex.notes.append(f"{source}: no request line")
     ex.url = redact_url(ex.url)
     ex.request_headers = redact_headers(msg.headers)
-    ex.request_body = _redacted_body(msg.headers, msg.body)
+    ex.request_body = redact_body(msg.header("content-type"), msg.body)
     ex.request_body_truncated = msg.truncated
     ex.notes += msg.notes
 
@@ -219,7 +226,7 @@ def _fill_response(ex: CapturedExchange, raw: bytes) -> None:
         ex.notes.append("the response has no HTTP status line")
     ex.status, ex.reason, ex.response_version = status, reason, version
     ex.response_headers = redact_headers(msg.headers)
-    ex.response_body = _redacted_body(msg.headers, msg.body)
+    ex.response_body = redact_body(msg.header("content-type"), msg.body)
     ex.response_body_truncated = msg.truncated
     ex.response_wire_bytes = msg.wire_bytes
     ex.notes += msg.notes

@@ -69,6 +69,9 @@ class DecodedExchange:
     response_error: dict[str, Any] | None = None
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    table_columns: list[dict[int, tuple[int, ...]]] = field(default_factory=list)
+    """Execute: the columns the session knew per InputHandleIndex, for each output buffer, before it ran.
+    :func:`decode_alone` decodes the exchange again with them (a viewer need not keep decoded trees)."""
 
     @property
     def ok(self) -> bool:
@@ -132,12 +135,16 @@ class _Session:
                     return table[index]
             return None
 
-        pending = iter([q for q in requests if not isinstance(q, RopReleaseRequest)])
-        for response in responses:
-            if response.rop_id in SERVER_GENERATED:
+        # In request order (the server runs them so): a RopRelease frees its handle at once; every other
+        # request takes the next response (server-generated ones answer no request).
+        answers = iter([r for r in responses if r.rop_id not in SERVER_GENERATED])
+        for request in requests:
+            if isinstance(request, RopReleaseRequest):
+                if request.input_handle_index < len(request_handles):
+                    self.columns.pop(request_handles[request.input_handle_index], None)
                 continue
-            request = next(pending, None)
-            if request is None:
+            response = next(answers, None)
+            if response is None:
                 break
             if isinstance(response, RopFailureResponse):
                 continue
@@ -150,9 +157,6 @@ class _Session:
                 h = handle(out_index) if isinstance(out_index, int) else None
                 if h is not None:  # a new object under this handle: old columns no longer apply
                     self.columns.pop(h, None)
-        for request in requests:
-            if isinstance(request, RopReleaseRequest) and request.input_handle_index < len(request_handles):
-                self.columns.pop(request_handles[request.input_handle_index], None)
 
 
 class CaptureDecoder:
@@ -165,7 +169,7 @@ class CaptureDecoder:
         for ex in exchanges:
             yield self.decode(ex)
 
-    def decode(self, ex: CapturedExchange) -> DecodedExchange:
+    def decode(self, ex: CapturedExchange, *, _session: _Session | None = None) -> DecodedExchange:
         if ex.method.upper() == "CONNECT":
             return DecodedExchange(
                 ex, "tunnel", notes=["an HTTPS tunnel (CONNECT): its content is not in it"]
@@ -183,7 +187,7 @@ class CaptureDecoder:
         out.session = f"{key[0]} {key[1]}".strip()
         if request_type is not None and request_type.lower() in CONNECT_TYPES:
             self._sessions[key] = _Session()
-        session = self._sessions.setdefault(key, _Session())
+        session = _session or self._sessions.setdefault(key, _Session())
         requests = self._decode_request(out, request_type)
         self._decode_response(out, request_type, session, requests)
         return out
@@ -351,12 +355,9 @@ class CaptureDecoder:
                 entry["RopSize"] = buf.rop_size
                 entry["RopsList"] = rops
                 entry["ServerObjectHandleTable"] = list(buf.server_object_handle_table)
-                for rop in iter_responses(
-                    Reader(buf.rops, base=2),
-                    requests,
-                    None,
-                    table_columns=session.table_columns(handles),
-                ):
+                known = session.table_columns(handles)
+                out.table_columns.append(known)
+                for rop in iter_responses(Reader(buf.rops, base=2), requests, None, table_columns=known):
                     rops.append(rop)
             except ProtocolError as exc:
                 if ext.header.compressed:
@@ -369,6 +370,30 @@ class CaptureDecoder:
                     session.learn(requests, rops, handles, entry.get("ServerObjectHandleTable", ()))
             pos += _RPC_HEADER_EXT_SIZE + ext.header.size
             index += 1
+
+
+class _Known(_Session):
+    """A session that knows exactly the columns recorded for one Execute, and learns nothing."""
+
+    def __init__(self, known: Sequence[dict[int, tuple[int, ...]]]) -> None:
+        super().__init__()
+        self._known = iter(known)
+
+    def table_columns(self, handles: Sequence[int]) -> dict[int, tuple[int, ...]]:
+        return dict(next(self._known, {}))
+
+    def learn(self, *args: Any) -> None:
+        pass
+
+
+def decode_alone(
+    ex: CapturedExchange, table_columns: Sequence[dict[int, tuple[int, ...]]] = ()
+) -> DecodedExchange:
+    """Decode one exchange again, outside its capture, with the columns its decode recorded
+    (:attr:`DecodedExchange.table_columns`): the same result as in order, without the rest of the capture."""
+    decoder = CaptureDecoder()
+    out = decoder.decode(ex, _session=_Known(table_columns))
+    return out
 
 
 def _requests_for(
@@ -465,6 +490,7 @@ def render_text(d: DecodedExchange) -> list[str]:
 __all__ = [
     "CaptureDecoder",
     "DecodedExchange",
+    "decode_alone",
     "decode_capture",
     "render_text",
     "summary_line",

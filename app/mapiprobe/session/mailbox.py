@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
+import time
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -800,6 +801,13 @@ class MailboxSession:
         """How long the server said it keeps the Session Context without a request (X-ExpirationInfo)."""
         context = self._context
         return context.expiration_ms if context is not None else None
+
+    @property
+    def context_idle_s(self) -> float | None:
+        """Seconds since the server last answered on the Session Context (None: no answer yet)."""
+        context = self._context
+        last = context.last_response_at if context is not None else None
+        return None if last is None else time.monotonic() - last
 
     def ping_now(self) -> MapiHttpResult:
         """One PING on the session's context now (MS-OXCMAPIHTTP 2.2.6); ContextExpired if forgotten."""

@@ -23,8 +23,11 @@ for the duration, the previous values put back afterwards. Handshakes are serial
 is microseconds of work (Kerberos: one keytab read), which the simulator can afford.
 
 :class:`SimAuth` (``Simulator.auth``) holds the acceptors, the per-endpoint offers (:meth:`SimAuth.offer`)
-and the scenario rules: ``windows-auth`` (Negotiate and NTLM only), ``modern-auth`` (Bearer, Negotiate,
-NTLM) and ``ab-refused`` (the first user authenticates everywhere but is refused on the address book).
+and the scenario rules. Outside the scenarios below every endpoint offers what Exchange 2019 offers out of
+the box (:data:`EXCHANGE_2019_OFFERS`: Autodiscover Negotiate, NTLM, Bearer and Basic; the ``/mapi/``
+virtual directories the same without Basic). ``basic-only`` offers Basic everywhere (as gromox does),
+``windows-auth`` Negotiate and NTLM only, ``modern-auth`` Bearer, Negotiate and NTLM, and ``ab-refused``
+(the first user authenticates everywhere but is refused on the address book).
 """
 
 from __future__ import annotations
@@ -193,10 +196,17 @@ class BearerAcceptor:
 
 
 SCHEME_ORDER = ("Negotiate", "NTLM", "Bearer", "Basic")
+EXCHANGE_2019_OFFERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # Exchange 2019 out of the box: the Autodiscover virtual directory (and everything else but /mapi/)
+    # takes Basic, Windows authentication (Negotiate, NTLM) and OAuth; the MAPI virtual directories take
+    # Windows authentication and OAuth, with Basic off (Get-MapiVirtualDirectory IISAuthenticationMethods).
+    ("/", ("Negotiate", "NTLM", "Bearer", "Basic")),
+    ("/mapi/", ("Negotiate", "NTLM", "Bearer")),
+)
 SCENARIO_OFFERS: dict[str, tuple[str, ...]] = {
+    "basic-only": ("Basic",),
     "windows-auth": ("Negotiate", "NTLM"),
     "modern-auth": ("Bearer", "Negotiate", "NTLM"),
-    "basic-only": ("Basic",),
 }
 
 
@@ -229,7 +239,7 @@ class SimAuth:
             basic,
         ]
         self.offers: dict[str, tuple[str, ...]] = {}
-        site.offers = [("/", ("Basic",))]  # the default: Basic everywhere (what the first issues built on)
+        site.offers = list(EXCHANGE_2019_OFFERS)
         site.offer_policy = self._policy
         site.authorizers.append(self._authorize)
 
@@ -253,9 +263,9 @@ class SimAuth:
         self.site.offers = [r for r in self.site.offers if r[0] != prefix] + [(prefix, names)]
 
     def reset(self) -> None:
-        """Back to Basic everywhere, no keytab."""
+        """Back to the Exchange 2019 defaults (:data:`EXCHANGE_2019_OFFERS`)."""
         self.offers = {}
-        self.site.offers = [("/", ("Basic",))]
+        self.site.offers = list(EXCHANGE_2019_OFFERS)
 
     def _policy(self, req: Request) -> tuple[str, ...] | None:
         return SCENARIO_OFFERS.get(self._scenario())
@@ -298,6 +308,7 @@ def install(sim: SimHost) -> SimAuth:
 __all__ = [
     "BEARER_PREFIX",
     "ENDPOINT_PREFIXES",
+    "EXCHANGE_2019_OFFERS",
     "NTLM_USER_FILE",
     "SCENARIO_OFFERS",
     "BearerAcceptor",

@@ -148,7 +148,7 @@ class AutodiscoverService:
         return _json(200, {"Protocol": canonical[protocol.lower()], "Url": url})
 
     def pox(self, req: Request) -> Response:
-        """The POX Autodiscover POST (MS-OXDSCLI 3.2.5), after Basic authentication."""
+        """The POX Autodiscover POST (MS-OXDSCLI 3.2.5), after authentication."""
         scenario = self.scenario()
         if self.rtt_s > 0 and self.stopping.wait(self.rtt_s):
             return Response.text(503, "503 Service Unavailable (simulator stopping)\n")
@@ -219,7 +219,7 @@ class AutodiscoverService:
             mapi = MapiHttpSettings(1, emsmdb, emsmdb, nspi, nspi)
         legacy: list[LegacyProtocol] = []
         if send_legacy:
-            legacy = self._legacy_blocks(user, mailbox_id)
+            legacy = self._legacy_blocks(user, mailbox_id, basic_only=scenario == "basic-only")
         legacy.append(self._web_block())
         return AutodiscoverResponse(
             action="settings",
@@ -229,11 +229,13 @@ class AutodiscoverService:
             account_type="email",
         )
 
-    def _legacy_blocks(self, user: SimUser, mailbox_id: str) -> list[LegacyProtocol]:
+    def _legacy_blocks(self, user: SimUser, mailbox_id: str, *, basic_only: bool) -> list[LegacyProtocol]:
+        """EXCH (inside), EXPR and EXHTTP (outside). Exchange 2019's defaults: Outlook Anywhere's external
+        client authentication Negotiate, internal NTLM; ``basic-only`` says Basic everywhere."""
         org = self.org
-        # Outlook Anywhere's HTTP authentication, as Exchange's IIS /rpc/ has it (simulator/rpcproxy.py):
-        # NTLM; Basic in the basic-only scenario (gromox-like).
-        rpc_auth = "Basic" if self.scenario() == "basic-only" else "Ntlm"
+        # Outlook Anywhere's HTTP authentication (simulator/rpcproxy.py's /rpc/ offers Negotiate, NTLM and
+        # Basic, as Exchange 2019's IIS does); Basic in the basic-only scenario (gromox-like).
+        inside, outside = ("Basic", "Basic") if basic_only else ("Ntlm", "Negotiate")
         mail = f"https://{org.mail_host}"
         server_dn = f"{org.administrative_group}/cn=Configuration/cn=Servers/cn={mailbox_id}"
         urls = [
@@ -251,7 +253,7 @@ class AutodiscoverService:
                 ("ServerVersion", org.server_version),
                 ("MdbDN", f"{server_dn}/cn=Microsoft Private MDB"),
                 ("PublicFolderServer", org.mail_host),
-                ("AuthPackage", "Anonymous"),
+                ("AuthPackage", inside),
                 *urls,
                 ("ServerExclusiveConnect", "off"),
             ],
@@ -261,7 +263,7 @@ class AutodiscoverService:
             [
                 ("Server", org.mail_host),
                 ("SSL", "On"),
-                ("AuthPackage", rpc_auth),
+                ("AuthPackage", outside),
                 *urls,
                 ("ServerExclusiveConnect", "On"),
                 ("CertPrincipalName", "None"),
@@ -272,7 +274,7 @@ class AutodiscoverService:
             [
                 ("Server", org.mail_host),
                 ("SSL", "On"),
-                ("AuthPackage", rpc_auth),
+                ("AuthPackage", outside),
                 *urls,
                 ("ServerExclusiveConnect", "On"),
                 ("CertPrincipalName", "None"),

@@ -41,6 +41,8 @@ class HttpProxy:
         self._state_dir = state_dir / "proxy"
         self._hosts = hosts
         self._cert: ServerCert | None = None
+        self._context: ssl.SSLContext | None = None
+        self._cert_lock = threading.Lock()
         self.ca_cert_path = self._state_dir / "ca.pem"
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -83,11 +85,13 @@ class HttpProxy:
             threading.Thread(target=self._handle, args=(conn,), name="sim-proxy-conn", daemon=True).start()
 
     def _server_context(self) -> ssl.SSLContext:
-        if self._cert is None:
-            ca = load_or_create_ca(self._state_dir, name=PROXY_CA_NAME)
-            self.ca_cert_path = ca.cert_path
-            self._cert = issue_server_cert(ca, self._hosts, self._state_dir, stem="intercept")
-        return server_context(self._cert)
+        with self._cert_lock:  # connections arrive side by side: issue the certificate once
+            if self._context is None:
+                ca = load_or_create_ca(self._state_dir, name=PROXY_CA_NAME)
+                self.ca_cert_path = ca.cert_path
+                self._cert = issue_server_cert(ca, self._hosts, self._state_dir, stem="intercept")
+                self._context = server_context(self._cert)
+            return self._context
 
     def _handle(self, conn: socket.socket) -> None:
         upstream: socket.socket | None = None

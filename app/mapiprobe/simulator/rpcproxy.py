@@ -9,9 +9,9 @@ The proxy and the RPC server are one here (what the client sees of an Exchange f
 * **IN channel** (``RPC_IN_DATA`` of 1 GiB whose body is CONN/B1 and then the client's PDUs): read as it
   arrives (the web server's ``stream_body`` routes); the two are joined by the virtual connection cookie.
 
-HTTP authentication is the site's (NTLM and Basic on ``/rpc/``; the scenarios' policies apply). At the RPC
-level the server wants what Exchange wants: NTLM or Negotiate (SPNEGO around NTLM) at packet privacy or
-integrity (:mod:`mapiprobe.transport.rpcsec`, pyspnego's acceptor with the demo users' file), and the
+HTTP authentication is the site's (Negotiate, NTLM and Basic on ``/rpc/``; the scenarios' policies apply). At
+the RPC level the server wants what Exchange wants: NTLM or Negotiate (SPNEGO around NTLM) at packet privacy
+or integrity (:mod:`mapiprobe.transport.rpcsec`, pyspnego's acceptor with the demo users' file), and the
 RPC-level user must be the HTTP-level one. The EMSMDB methods run on the mailbox endpoint's own engine
 (:class:`~mapiprobe.simulator.mailbox.RopEngine`, the same stores), so both protocols browse the same folders.
 
@@ -159,6 +159,10 @@ class RpcProxyService:
         self.acks_received = 0
         """FlowControlAckWithDestination PDUs the clients sent."""
         self.acks_sent = 0
+        self.connection_timeout_ms = CONNECTION_TIMEOUT_MS
+        """Announced in CONN/A3 and CONN/C2 (tests make it short to see the client's keep-alive)."""
+        self.pings_received = 0
+        """RTS Pings the clients sent on their IN channels (keep-alives)."""
         self.rtt_s = 0.0
         """Added before every answer the client waits for (echo, CONN/A3, CONN/C2, bind and call answers):
         the network's round trip, for benchmarks/rpch.py."""
@@ -238,7 +242,7 @@ class RpcProxyService:
         with self._lock:
             self.connections[vc_cookie] = vc
         self._round_trip()
-        vc.send(conn_a3(CONNECTION_TIMEOUT_MS).encode())
+        vc.send(conn_a3(self.connection_timeout_ms).encode())
         return HttpResponse(
             200,
             [("Content-Type", "application/rpc")],
@@ -288,7 +292,7 @@ class RpcProxyService:
         assert isinstance(in_cookie, uuid.UUID)
         window = self.receive_window
         self._round_trip()
-        vc.send(conn_c2(window, CONNECTION_TIMEOUT_MS).encode())
+        vc.send(conn_c2(window, self.connection_timeout_ms).encode())
         received = acked = 0
         try:
             while not vc.closed:
@@ -315,6 +319,9 @@ class RpcProxyService:
             if raw[16:18] == b"\x02\x00" and raw[20:24] == b"\x0d\x00\x00\x00":
                 with self._lock:
                     self.acks_received += 1
+            elif raw[16:18] == b"\x01\x00":
+                with self._lock:
+                    self.pings_received += 1
             return
         try:
             pdu = Pdu.decode(raw)
@@ -595,7 +602,8 @@ def _read_exact(stream: Any, n: int) -> bytes:
 
 
 def install(sim: RpchHost) -> RpcProxyService:
-    """Mount ``/rpc/rpcproxy.dll`` on the HTTPS site (every host), NTLM and Basic offered."""
+    """Mount ``/rpc/rpcproxy.dll`` on the HTTPS site (every host), Negotiate, NTLM and Basic offered (Exchange
+    2019's /rpc/ IISAuthenticationMethods; Autodiscover's AuthPackage says Negotiate outside)."""
     service = RpcProxyService(sim, sim.endpoints["emsmdb"].mailbox)
     sim.https_site.add(
         RPC_PATH,
@@ -605,7 +613,7 @@ def install(sim: RpchHost) -> RpcProxyService:
         name="rpcproxy",
         stream_body=True,
     )
-    sim.auth.offer("rpc", ("NTLM", "Basic"))
+    sim.auth.offer("rpc", ("Negotiate", "NTLM", "Basic"))
     # NSPI and RFR on the same proxy (loaded by name, as core.py loads this module).
     service.nspi_rpc = importlib.import_module(f"{__package__}.nspi_rpc").attach(service, sim)
     return service

@@ -91,8 +91,9 @@ def har_entry(rec: TraceRecord) -> dict[str, Any]:
     if rec.request_body is not None and (rec.request_body or rec.method not in ("GET", "HEAD")):
         request["postData"] = {
             "mimeType": header_value(rec.request_headers, "Content-Type") or "",
+            "params": [],
             "text": _b64(rec.request_body),
-            "encoding": "base64",
+            "encoding": "base64",  # the HAR 1.3 draft's field: HAR 1.2 has none for a binary request body
         }
     body = rec.response_body
     response: dict[str, Any] = {

@@ -37,6 +37,7 @@ import truststore
 
 from mapiprobe import __version__
 from mapiprobe.transport.errors import BackendNameNotResolved, NameNotResolved, TLSHandshakeTimeout, translate
+from mapiprobe.transport.limits import DEFAULT_MAX_PENDING, MIN_BODY_RATE, Pace, StreamGuard
 from mapiprobe.transport.proxy import ProxySelector, settings_from_option
 from mapiprobe.transport.resolve import Resolver, is_ip_literal, make_resolver
 from mapiprobe.transport.trace import Trace, TraceRecord, redact_headers
@@ -60,6 +61,22 @@ class ConnectionOptions:
     read_timeout: float = 30
     dns_server: str | None = None  # "ADDR:PORT" for host and SRV lookups
     proxy: str | None = None  # --proxy: a proxy URL, "none", "pac+URL"; None: the system's settings
+    # transport/limits.py: response heads within read_timeout of the request, bodies at min_rate bytes/s
+    # averaged over read_timeout, MAPI/HTTP PENDING for at most max_pending seconds, and the whole run
+    # until the time.monotonic() value ``deadline`` (--max-time, whose value ``max_time`` is for messages).
+    min_rate: float = MIN_BODY_RATE
+    max_pending: float = DEFAULT_MAX_PENDING
+    max_time: float | None = None
+    deadline: float | None = None
+
+    def pace(self) -> Pace:
+        return Pace(
+            header_timeout=self.read_timeout,
+            min_rate=self.min_rate,
+            rate_window=self.read_timeout,
+            deadline=self.deadline,
+            max_time=self.max_time,
+        )
 
 
 # -- --connect-to ---------------------------------------------------------------------------------------
@@ -155,17 +172,36 @@ class SSLContextPool:
 
 
 class _Stream(httpcore.NetworkStream):
-    """Delegates to the real stream; a TLS handshake timeout is raised as :class:`TLSHandshakeTimeout`."""
+    """Delegates to the real stream; a TLS handshake timeout is raised as :class:`TLSHandshakeTimeout`;
+    reads and writes keep the limits of its :class:`~mapiprobe.transport.limits.StreamGuard`."""
 
-    def __init__(self, inner: httpcore.NetworkStream, contexts: SSLContextPool | None = None) -> None:
+    def __init__(
+        self,
+        inner: httpcore.NetworkStream,
+        contexts: SSLContextPool | None = None,
+        guard: StreamGuard | None = None,
+    ) -> None:
         self._inner = inner
         self._contexts = contexts
+        self._guard = guard
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, timeout)
+        guard = self._guard
+        if guard is None:
+            return self._inner.read(max_bytes, timeout)
+        return guard.read(lambda wait: self._inner.read(max_bytes, wait), timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, timeout)
+        guard = self._guard
+        if guard is None:
+            self._inner.write(buffer, timeout)
+            return
+        try:
+            self._inner.write(buffer, guard.cap(timeout, "sending the request to"))
+        except httpcore.WriteTimeout:
+            guard.expired("sending the request to")
+            raise
+        guard.wrote()
 
     def close(self) -> None:
         self._inner.close()
@@ -173,13 +209,18 @@ class _Stream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
+        guard = self._guard
+        if guard is not None:
+            timeout = guard.cap(timeout, "in the TLS handshake with")
         try:
             if self._contexts is None:
-                return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+                return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout), guard=guard)
             with self._contexts.borrow() as ctx:
                 ctx.set_alpn_protocols(["http/1.1"])
-                return _Stream(self._inner.start_tls(ctx, server_hostname, timeout))
+                return _Stream(self._inner.start_tls(ctx, server_hostname, timeout), guard=guard)
         except httpcore.ConnectTimeout as exc:
+            if guard is not None:
+                guard.expired("in the TLS handshake with")
             raise TLSHandshakeTimeout(f"TLS handshake with {server_hostname} timed out") from exc
 
     def get_extra_info(self, info: str) -> Any:
@@ -194,10 +235,12 @@ class MappedBackend(httpcore.NetworkBackend):
         rules: Iterable[ConnectTo] = (),
         resolver: Resolver | None = None,
         contexts: SSLContextPool | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self.rules = tuple(rules)
         self.resolver = resolver
         self.contexts = contexts
+        self.pace = pace
         self._inner = httpcore.SyncBackend()
 
     def route(self, host: str, port: int) -> tuple[str, int]:
@@ -216,6 +259,9 @@ class MappedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         target, target_port = self.route(host, port)
+        guard = StreamGuard(self.pace, host) if self.pace is not None else None
+        if guard is not None:
+            guard.cap(None, "connecting to")  # --max-time already over: not even a DNS lookup
         if self.resolver is None or is_ip_literal(target):
             addresses = [target.strip("[]")]
         else:
@@ -226,12 +272,17 @@ class MappedBackend(httpcore.NetworkBackend):
         options = list(socket_options or ())
         failure: httpcore.ConnectError | None = None
         for address in addresses:
+            wait = guard.cap(timeout, "connecting to") if guard is not None else timeout
             try:
-                stream = self._inner.connect_tcp(address, target_port, timeout, local_address, options)
+                stream = self._inner.connect_tcp(address, target_port, wait, local_address, options)
             except httpcore.ConnectError as exc:  # try the next address; a timeout ends the attempt
                 failure = exc
                 continue
-            return _Stream(stream, self.contexts)
+            except httpcore.ConnectTimeout:
+                if guard is not None:
+                    guard.expired("connecting to")
+                raise
+            return _Stream(stream, self.contexts, guard)
         assert failure is not None
         raise failure
 
@@ -537,6 +588,7 @@ class TracingTransport(httpx.HTTPTransport):
         trace: Trace | None,
         limits: httpx.Limits = DEFAULT_LIMITS,
         proxy: str | None = None,
+        max_pending: float = DEFAULT_MAX_PENDING,
     ) -> None:
         super().__init__(verify=ssl_context, trust_env=False, http1=True, http2=False, limits=limits)
         # httpx offers no public way to choose httpcore's network backend; the pool is rebuilt with ours,
@@ -566,6 +618,8 @@ class TracingTransport(httpx.HTTPTransport):
         self._pool = pool
         self.trace = trace
         self.proxy = proxy
+        self.max_pending = max_pending
+        """Seconds a MAPI/HTTP request may answer only PENDING (transport/mapihttp.py reads it here)."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self.trace is None:
@@ -601,9 +655,14 @@ class RoutingTransport(httpx.BaseTransport):
     """Sends each request through the transport of the proxy :class:`ProxySelector` picks for its URL."""
 
     def __init__(
-        self, selector: ProxySelector, make: Callable[[str | None], TracingTransport], trace: Trace | None
+        self,
+        selector: ProxySelector,
+        make: Callable[[str | None], TracingTransport],
+        trace: Trace | None,
+        max_pending: float = DEFAULT_MAX_PENDING,
     ) -> None:
         self.selector = selector
+        self.max_pending = max_pending  # as TracingTransport.max_pending
         self._make = make
         self.trace = trace  # like TracingTransport.trace: given to every transport made
         self._transports: dict[str | None, TracingTransport] = {}
@@ -667,16 +726,23 @@ def make_client(
             max_keepalive_connections=max_connections,
             keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry,
         )
-    backend = MappedBackend(rules, resolver, contexts)
+    backend = MappedBackend(rules, resolver, contexts, options.pace())
 
     def transport_via(proxy: str | None) -> TracingTransport:
         return TracingTransport(
-            ssl_context=ssl_context, backend=backend, trace=trace, limits=limits, proxy=proxy
+            ssl_context=ssl_context,
+            backend=backend,
+            trace=trace,
+            limits=limits,
+            proxy=proxy,
+            max_pending=options.max_pending,
         )
 
     selector = proxy_selector(options)
     transport: httpx.BaseTransport = (
-        RoutingTransport(selector, transport_via, trace) if selector.may_proxy else transport_via(None)
+        RoutingTransport(selector, transport_via, trace, options.max_pending)
+        if selector.may_proxy
+        else transport_via(None)
     )
     timeout = httpx.Timeout(
         connect=options.connect_timeout,

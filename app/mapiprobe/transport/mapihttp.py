@@ -77,10 +77,12 @@ from mapiprobe.transport.client import ConnectionOptions, RoutingTransport, Trac
 from mapiprobe.transport.errors import (
     ConnectionLost,
     HTTPFailure,
+    TooSlow,
     TransportError,
     redact_url,
     translate,
 )
+from mapiprobe.transport.limits import DEFAULT_MAX_PENDING, deadline_scope
 from mapiprobe.transport.mapihttp_errors import (
     BadMapiHttpResponse,
     ContextExpired,
@@ -104,6 +106,10 @@ CONCURRENT_TYPES = frozenset({"NotificationWait"})
 MAX_CONNECTIONS = 2
 """Requests of one endpoint in flight at once: one ordinary request and one pending NotificationWait."""
 DEFAULT_PENDING_PERIOD_MS = 30000
+NOTIFICATION_WAIT_LIMIT = 330.0
+"""NotificationWait's own rule instead of --max-pending: the server holds it until an event, or up to 5
+minutes without client activity (MS-OXCRPC 3.3.4.1 for EcDoAsyncWaitEx, whose MAPI/HTTP form it is), so it
+is ended after 5 minutes and 30 seconds of PENDING."""
 """X-PendingPeriod default (2.2.3.3.5); 3.2.2 says 15 s and Exchange 2013 sent 15000 (PROTOCOL.md §2.6 ⚠)."""
 MAX_SERVER_TEXT = 8192
 """Most bytes read of the diagnostic body of a failure (HTML from the server or a proxy)."""
@@ -190,6 +196,7 @@ class MapiHttpEndpoint:
         timeout: httpx.Timeout | None = None,
         auth: httpx.Auth | None = None,
         client_info: ClientInfo | None = None,
+        max_pending: float | None = None,
     ) -> None:
         self.url = url
         self.client = client
@@ -209,6 +216,11 @@ class MapiHttpEndpoint:
             self.trace = self._own_trace = trace
         self.last_pending_period_ms: int | None = None
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        if max_pending is None:
+            max_pending = getattr(transport, "max_pending", DEFAULT_MAX_PENDING)
+        self.max_pending: float = float(max_pending)
+        """A request that only answers PENDING is ended after this many seconds (--max-pending);
+        NotificationWait follows :data:`NOTIFICATION_WAIT_LIMIT` instead."""
 
     # -- public verbs ------------------------------------------------------------------------------
 
@@ -420,7 +432,32 @@ class MapiHttpEndpoint:
             ext = response.request.extensions
             ext["timeout"] = {**ext.get("timeout", {}), "read": wanted}
 
+    def _pending_limit(self, ex: _Exchange) -> tuple[float, str]:
+        if ex.request_type in CONCURRENT_TYPES:
+            return NOTIFICATION_WAIT_LIMIT, "the NotificationWait limit"
+        return self.max_pending, "--max-pending"
+
+    def _pending_error(self, ex: _Exchange) -> TooSlow:
+        limit, name = self._pending_limit(ex)
+        host = httpx.URL(self.url).host
+        count = ex.parser.pending_count
+        return TooSlow(
+            f"{host} answered {ex.request_type} with PENDING {count} time{'s' if count != 1 else ''} over "
+            f"{time.monotonic() - ex.sent_at:.0f} s without a result ({name} {limit:g} s). The server "
+            f"accepted the request but does not finish it (overloaded, or stuck on this mailbox): try "
+            f"again later, ask the server's administrators to look at it"
+            + (", or raise --max-pending" if name == "--max-pending" else ""),
+            phase="pending",
+            url=self.url,
+        )
+
     def _read_envelope(self, ex: _Exchange, response: httpx.Response) -> bytes:
+        # PROCESSING/PENDING meta-tags are judged by the PENDING limit, not the body pace (limits.py).
+        limit, _ = self._pending_limit(ex)
+        with deadline_scope(ex.sent_at + limit, lambda: self._pending_error(ex), envelope=True):
+            return self._read_envelope_body(ex, response, ex.sent_at + limit)
+
+    def _read_envelope_body(self, ex: _Exchange, response: httpx.Response, pending_until: float) -> bytes:
         body = bytearray()
         parser = ex.parser
         ex.body_started = True
@@ -435,6 +472,8 @@ class MapiHttpEndpoint:
                 raise BadMapiHttpResponse(f"the response body is larger than {MAX_BODY} bytes", url=self.url)
             if len(body) != body_before:
                 self._progress(ex, "body")
+            elif "DONE" not in parser.meta_tags[-1:] and time.monotonic() >= pending_until:
+                raise self._pending_error(ex)
         parser.receive_data(b"")
         self._drain(ex, parser, body)
         return bytes(body)
@@ -454,7 +493,11 @@ class MapiHttpEndpoint:
 
     def _read_bounded(self, ex: _Exchange, response: httpx.Response) -> bytes:
         data = bytearray()
-        with contextlib.suppress(httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError):
+        # The server's text only explains the failure at hand: without it (even if it trickles: TooSlow)
+        # that failure is still reported. --max-time (MaxTimeExceeded) is not suppressed.
+        with contextlib.suppress(
+            httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError, TooSlow
+        ):
             for chunk in response.iter_bytes():
                 data += chunk
                 if len(data) >= MAX_SERVER_TEXT:

@@ -35,6 +35,7 @@ import base64
 import binascii
 import collections
 import contextlib
+import dataclasses
 import itertools
 import ssl
 import threading
@@ -104,6 +105,7 @@ from .client import (
     SSLContextPool,
     make_ssl_context,
     parse_connect_to,
+    proxy_selector,
 )
 from .errors import (
     AuthenticationFailed,
@@ -115,6 +117,7 @@ from .errors import (
     TLSFailure,
     TransportError,
 )
+from .proxy import DIRECT_WORDS, TunnelBackend
 from .resolve import make_resolver
 from .rpcsec import SIGNATURE_SIZE, RpcSecurity, RpcSecurityError, client_context
 from .trace import Trace, TraceRecord, challenge_schemes, redact_headers
@@ -128,6 +131,8 @@ OUT_CHANNEL_LENGTH = 76
 ECHO_BODY = b"\x00" * 4
 MAX_FRAG = 0x1000 * 4 - 8  # 16376, what Windows proposes for ncacn_http
 _MAX_ERROR_BODY = 64 * 1024
+MAX_RESPONSE_STUB = 4 * 1024 * 1024
+"""The largest reassembled response stub accepted (a bound for a hostile server; EMSMDB needs ~260 KB)."""
 _READ_SIZE = 64 * 1024
 
 
@@ -237,8 +242,9 @@ class _Channel:
                 f"connecting to {ep.proxy_host}:{ep.proxy_port} timed out", url=ep.url
             ) from None
         except (httpcore.ConnectError, OSError) as exc:
+            via = f" through the proxy {o.proxy}" if o.proxy else ""
             raise ConnectFailed(
-                f"cannot connect to {ep.proxy_host}:{ep.proxy_port}: {exc}", url=ep.url
+                f"cannot connect to {ep.proxy_host}:{ep.proxy_port}{via}: {exc}", url=ep.url
             ) from None
         o.stats.tcp_connections += 1
         if ep.https:
@@ -293,7 +299,7 @@ class _Channel:
         self.received = 0
         self.owner.stats.http_requests += 1
         self.record = TraceRecord(
-            seq=self.owner.trace.next_seq() if self.owner.trace else 0,
+            seq=self.owner.trace.next_seq() if self.owner.trace is not None else 0,
             method=method,
             url=ep.url,
             started_at=time.time(),
@@ -303,6 +309,7 @@ class _Channel:
             tls_version=self.tls_version,
             tls_cipher=self.tls_cipher,
             peer_address=f"{ep.proxy_host}:{ep.proxy_port}",
+            proxy=self.owner.proxy,
         )
         self._write(self.h11.send(h11.Request(method=method, target=ep.target, headers=all_headers)))
         if body:
@@ -366,19 +373,21 @@ class _Channel:
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers]
         elapsed = (time.monotonic() - self.started) * 1000
-        rec = TraceRecord(
-            **{
-                **self.record.__dict__,
-                "status": resp.status_code,
-                "response_headers": redact_headers(headers),
-                "first_byte_ms": elapsed,
-                "total_ms": elapsed,
-                "request_bytes": self.sent,
-                "outcome": "ok" if resp.status_code < 400 else f"http-{resp.status_code}",
-            }
+        self.record = dataclasses.replace(
+            self.record,
+            status=resp.status_code,
+            response_headers=redact_headers(headers),
+            first_byte_ms=elapsed,
+            total_ms=elapsed,
+            request_bytes=self.sent,
+            outcome="ok" if resp.status_code < 400 else f"http-{resp.status_code}",
         )
-        self.record = None
-        if self.owner.trace is not None:
+        # Written once its body is read (body()), or for a channel's answer, which lasts as long as the
+        # channel, at close(): with the bytes it carried.
+
+    def _add_record(self) -> None:
+        rec, self.record = self.record, None
+        if rec is not None and self.owner.trace is not None:
             self.owner.trace.add(rec)
 
     def body(self, timeout: float, limit: int = _MAX_ERROR_BODY) -> bytes:
@@ -388,11 +397,20 @@ class _Channel:
             ev = self._event(timeout)
             if isinstance(ev, h11.Data):
                 out += ev.data
+                self.received += len(ev.data)
                 self.owner.stats.bytes_received += len(ev.data)
                 if len(out) > limit:
+                    self._body_done()
                     return bytes(out[:limit])
             elif isinstance(ev, (h11.EndOfMessage, h11.ConnectionClosed)):
+                self._body_done()
                 return bytes(out)
+
+    def _body_done(self) -> None:
+        if self.record is not None:
+            total = (time.monotonic() - self.started) * 1000
+            self.record = dataclasses.replace(self.record, response_bytes=self.received, total_ms=total)
+        self._add_record()
 
     def data(self, timeout: float) -> bytes:
         """The next piece of a long response body; ``b""`` when it ended."""
@@ -407,10 +425,15 @@ class _Channel:
         self.h11.start_next_cycle()
 
     def close(self) -> None:
-        if self.record is not None and self.owner.trace is not None:
-            rec = TraceRecord(**{**self.record.__dict__, "request_bytes": self.sent, "outcome": "closed"})
-            self.owner.trace.add(rec)
-            self.record = None
+        if self.record is not None:
+            self.record = dataclasses.replace(
+                self.record,
+                request_bytes=self.sent,
+                response_bytes=self.received,
+                total_ms=(time.monotonic() - self.started) * 1000,
+                outcome=self.record.outcome if self.record.status is not None else "closed",
+            )
+            self._add_record()
         if self.stream is not None:
             with contextlib.suppress(Exception):  # closing a dead socket
                 self.stream.close()
@@ -508,7 +531,13 @@ class RpchConnection:
         if isinstance(self.ssl_context, truststore.SSLContext):
             contexts = SSLContextPool(lambda: make_ssl_context(self.options))
         self.ssl_context.set_alpn_protocols(["http/1.1"])
-        self.backend = MappedBackend(rules, resolver, contexts)
+        self.backend: Any = MappedBackend(rules, resolver, contexts)
+        self.proxy: str | None = None
+        """The HTTP proxy the channels tunnel through (CONNECT), from --proxy or the system's settings."""
+        if endpoint.https and (self.options.proxy or "").lower() not in DIRECT_WORDS:
+            self.proxy = proxy_selector(self.options).for_url(endpoint.url)
+            if self.proxy is not None:
+                self.backend = TunnelBackend(self.backend, self.proxy)
         self._lock = threading.RLock()
         self._in: _Channel | None = None
         self._out: _Channel | None = None
@@ -558,8 +587,8 @@ class RpchConnection:
         """Authenticate ``ch`` and send the channel request head and ``body``."""
         scheme = self.stats.http_scheme
         ep = self.endpoint
-        if scheme is not None and not ep.https:
-            raise InsecureCredentialRefused(ep.url, scheme)
+        if scheme not in (None, "anonymous") and not ep.https:
+            raise InsecureCredentialRefused(ep.url, scheme or "")
         if scheme is None or scheme == "anonymous":
             ch.request(method, length, body, [], label)
             return
@@ -583,7 +612,7 @@ class RpchConnection:
                 return
             ch.request(method, 0, b"", header, f"{label} (authentication leg {legs})")
             resp = ch.response(timeout)
-            ch.body(timeout)
+            leg_body = ch.body(timeout)
             if 200 <= resp.status_code < 300:
                 # The handshake finished on this leg: the connection is authenticated (IIS keeps an
                 # NTLM/Negotiate logon for the connection); the channel request goes without a token.
@@ -596,6 +625,13 @@ class RpchConnection:
                 ch.next_cycle()
                 ch.request(method, length, body, [], label)
                 return
+            if resp.status_code in (400, 404, 503):
+                # Authenticated, then refused: a Negotiate handshake (SPNEGO around NTLM) ends with a leg
+                # of its own, so the proxy's verdict on the channel request can come on that leg.
+                what = label.removeprefix("RPC/HTTP ")  # echo, IN channel, OUT channel
+                raise RpchError(
+                    self._status_words(resp, leg_body, what), stage=what.lower().replace(" ", "-"), url=ep.url
+                )
             if resp.status_code != 401:
                 raise HTTPFailure(
                     f"the RPC proxy answered {resp.status_code} to an authentication leg",
@@ -760,7 +796,12 @@ class RpchConnection:
             raw = self._read_raw(timeout)
             if raw[2] != PType.RTS:
                 raise RpchError(f"expected {name}, the proxy sent PDU type {raw[2]}", stage="out-channel")
-            pdu = RtsPdu.decode(raw)
+            try:
+                pdu = RtsPdu.decode(raw)
+            except ProtocolError as exc:
+                raise RpchError(
+                    f"expected {name}, the proxy sent a bad RTS PDU: {exc}", stage="out-channel"
+                ) from None
             if pdu.name == name:
                 return pdu
             if pdu.name in ("Ping", "FlowControlAck"):
@@ -855,7 +896,12 @@ class RpchConnection:
                 raw = encode_bind(PType.BIND, bind, call_id=call_id)
             self._send_in(raw)
             pdu = self._read_pdu(timeout)
-            body = pdu.parse()
+            try:
+                body = pdu.parse()
+            except ProtocolError as exc:
+                raise RpchError(f"the bind's answer does not decode: {exc}", stage="bind") from None
+            if isinstance(body, Fault):
+                raise RpcFault(body.status, stage="bind", url=self.endpoint.url)
             if isinstance(body, BindNak):
                 hint = (
                     "it may want RPC-level authentication none, as gromox does"
@@ -922,7 +968,7 @@ class RpchConnection:
                 if resp.ptype != PType.ALTER_CONTEXT_RESP:
                     raise RpchError(f"alter_context answered with PDU type {resp.ptype}", stage="bind")
                 out = sec.step(resp.auth_value) if resp.auth_value else None
-        except RpcSecurityError as exc:
+        except (RpcSecurityError, ProtocolError) as exc:
             raise RpchError(str(exc), stage="bind") from None
 
     def call(self, opnum: int, stub: bytes, *, context_id: int = 0) -> bytes:
@@ -951,6 +997,7 @@ class RpchConnection:
                 self._send_in(raw)
             self.stats.rpc_calls += 1
             parts: list[bytes] = []
+            received = 0
             while True:
                 pdu = self._read_pdu(timeout)
                 if pdu.call_id != call_id:
@@ -958,7 +1005,10 @@ class RpchConnection:
                         f"answer for call {pdu.call_id} while waiting for call {call_id}", stage="call"
                     )
                 if pdu.ptype == PType.FAULT:
-                    fault = pdu.parse()
+                    try:
+                        fault = pdu.parse()
+                    except ProtocolError as exc:
+                        raise RpchError(f"the fault PDU does not decode: {exc}", stage="call") from None
                     assert isinstance(fault, Fault)
                     raise RpcFault(fault.status, url=self.endpoint.url)
                 if pdu.ptype != PType.RESPONSE:
@@ -969,13 +1019,21 @@ class RpchConnection:
                         pdu = sec.unprotect(pdu)
                     except RpcSecurityError as exc:
                         raise RpchError(str(exc), stage="call") from None
-                body = pdu.parse()
+                try:
+                    body = pdu.parse()
+                except ProtocolError as exc:
+                    raise RpchError(f"the call's answer does not decode: {exc}", stage="call") from None
                 assert isinstance(body, Response)
                 parts.append(body.stub)
+                received += len(body.stub)
+                if received > MAX_RESPONSE_STUB:
+                    raise RpchError(
+                        f"the response is larger than {MAX_RESPONSE_STUB} bytes (EMSMDB answers are at most "
+                        "256 KB of ROPs and 4 KB of auxiliary data)",
+                        stage="call",
+                    )
                 if pdu.flags & PFC_LAST_FRAG:
                     return b"".join(parts)
-                if len(parts) > 4096:
-                    raise RpchError("the response has too many fragments", stage="call")
 
     def close(self) -> None:
         with self._lock:

@@ -110,6 +110,12 @@ class RpchMailboxEndpoint:
         self.client = EmsmdbRpcClient(conn)
         return self.client
 
+    def open(self) -> None:
+        """Open the virtual connection and bind EMSMDB now, rather than on Connect (the diagnosis times and
+        judges the RPC/HTTP layer apart from the mailbox's EcDoConnectEx)."""
+        with self._lock:
+            self._ensure_open()
+
     def close(self) -> None:
         with self._lock:
             if self.connection is not None:
@@ -167,7 +173,12 @@ class RpchMailboxEndpoint:
                     )
             except ProtocolError as exc:
                 raise RpchError(f"the {request_type} answer does not decode: {exc}", stage="call") from None
-        return _result(request_type, out, context, (time.monotonic() - start) * 1000)
+            lifetime = self.connection.connection_timeout_ms if self.connection is not None else None
+        if lifetime:
+            # The proxy drops a virtual connection idle for its ConnectionTimeout (CONN/A3, CONN/C2): the
+            # session's keep-alive pings (an RTS Ping on the IN channel) before then, as it PINGs MAPI/HTTP.
+            context.note_expiration(lifetime, start)
+        return _result(request_type, out, context, (time.monotonic() - start) * 1000, lifetime)
 
     def ping(self, context: SessionContext, *, cancel: threading.Event | None = None) -> MapiHttpResult:
         return self.request("PING", b"", context=context, cancel=cancel)
@@ -214,7 +225,9 @@ class RpchMailboxEndpoint:
         return DisconnectResponse().encode()
 
 
-def _result(request_type: str, body: bytes, context: SessionContext, elapsed_ms: float) -> MapiHttpResult:
+def _result(
+    request_type: str, body: bytes, context: SessionContext, elapsed_ms: float, lifetime: int | None
+) -> MapiHttpResult:
     return MapiHttpResult(
         http_status=200,
         response_code=0,
@@ -225,7 +238,7 @@ def _result(request_type: str, body: bytes, context: SessionContext, elapsed_ms:
         meta_tags=("DONE",),
         additional_headers=(),
         server_application=None,
-        expiration_ms=None,
+        expiration_ms=lifetime,
         pending_period_ms=None,
         elapsed_time=None,
         start_time=None,

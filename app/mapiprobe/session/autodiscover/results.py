@@ -42,6 +42,8 @@ _FAILURE_KIND = {
     "connect-failed": Outcome.CONNECT_FAILED,
     "connect-timeout": Outcome.TIMEOUT,
     "read-timeout": Outcome.TIMEOUT,
+    "too-slow": Outcome.TIMEOUT,
+    "max-time": Outcome.TIMEOUT,
     "timeout": Outcome.TIMEOUT,
     "tls-failed": Outcome.TLS_FAILED,
     "connection-lost": Outcome.CONNECTION_LOST,
