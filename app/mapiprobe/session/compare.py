@@ -372,7 +372,7 @@ def _run_one(
             p.ok, p.error = False, _words(exc)
         meter.stop(p, mark)
     if session is not None:
-        with contextlib.suppress(_FAILURES):
+        with contextlib.suppress(*_FAILURES):
             session.close()
     say(f"folders {p.wall_ms:.0f} ms" + (f" FAILED: {p.error}" if not p.ok else ""))
 
