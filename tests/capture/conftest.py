@@ -11,7 +11,7 @@ from mapiprobe.session.addressbook import AddressBookSession
 from mapiprobe.session.mailbox import MailboxSession, MessageSummary
 from mapiprobe.simulator import Simulator
 from mapiprobe.transport.trace import Trace, TraceRecord
-from tests.session.simhelp import connection
+from tests.session.simhelp import connection, real_auth
 
 PAGE = 7  # Inbox holds 120 items: 18 RopQueryRows, 17 of them in Executes after the RopSetColumns
 
@@ -32,7 +32,7 @@ def record_run(sim: Simulator, *, page: int = PAGE) -> Recording:
         url,
         user_dn=user.legacy_dn,
         user=user.user,
-        password=user.password,
+        auth=real_auth(user.user, user.password),  # normal: Negotiate (NTLM inside SPNEGO), as Exchange 2019
         connection=connection(sim, timeout=5.0),
         trace=trace,
         keepalive=False,
@@ -42,9 +42,13 @@ def record_run(sim: Simulator, *, page: int = PAGE) -> Recording:
         inbox, _total = mailbox.contents("Inbox")
     nspi = f"https://mail.contoso.test/mapi/nspi/?MailboxId={user.mailbox_guid}@{sim.domain}"
     book = AddressBookSession(
-        nspi, user=user.user, password=user.password, connection=connection(sim, timeout=5.0), trace=trace,
+        nspi,
+        user=user.user,
+        auth=real_auth(user.user, user.password),
+        connection=connection(sim, timeout=5.0),
+        trace=trace,
         keepalive=False,
-    )  # fmt: skip
+    )
     try:
         book.bind()
         book.address_lists()

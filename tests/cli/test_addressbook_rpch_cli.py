@@ -20,11 +20,11 @@ from mapiprobe.protocol.nspi_bridge import decode_getmatches_request, restrictio
 from mapiprobe.protocol.nspi_ndr import RES_PROPERTY
 from mapiprobe.session.addressbook import AddressBookSession, anr_restriction
 from mapiprobe.simulator import Simulator
-from mapiprobe.transport.auth import Credentials, make_auth
+from mapiprobe.transport.auth import Credentials
 from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.rpch import RpcFault, RpchEndpoint
 from mapiprobe.transport.rpch_addressbook import RpchAddressBookEndpoint
-from tests.session.simhelp import assert_no_credentials_in_clear, cli_args
+from tests.session.simhelp import assert_no_credentials_in_clear, cli_args, real_auth
 
 pytestmark = pytest.mark.network
 
@@ -135,7 +135,7 @@ def _session(sim: Simulator, transport: Any = None) -> AddressBookSession:
         return AddressBookSession(transport.url, transport=transport, keepalive=False)
     url = f"https://{sim.org.mail_host}/mapi/nspi/?MailboxId={u.mailbox_guid}@{sim.org.domain}"
     conn = ConnectionOptions(ca_certs=(sim.ca_cert_path,), connect_to=tuple(sim.connect_to), read_timeout=5)
-    auth = make_auth(Credentials(u.email, u.password), "ntlm")  # Exchange 2019's /mapi/: no Basic
+    auth = real_auth(u.email, u.password)  # normal: Negotiate on /mapi/ (no Basic), as Exchange 2019
     return AddressBookSession(url, user=u.email, auth=auth, connection=conn, keepalive=False)
 
 

@@ -12,6 +12,7 @@ import re
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,17 @@ def test_failure_exits_1_and_warnings_exit_3(
     code, out, _err = run(capsys, monkeypatch, sim, "--json", "-q")
     ping = next(s for s in json.loads(out)["steps"] if s["id"] == "ping")
     assert code == 3 and ping["status"] == "warn" and "only 2.0 s" in ping["cause"]
+
+
+def test_max_time_bounds_the_run(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sim: Simulator
+) -> None:
+    sim.set_scenario("slow")  # Autodiscover answers after 3 s
+    started = time.monotonic()
+    code, out, _err = run(capsys, monkeypatch, sim, "--json", "-q", "--max-time", "1.5")
+    assert time.monotonic() - started < 4
+    step = next(s for s in json.loads(out)["steps"] if s["id"] == "autodiscover")
+    assert code == 1 and step["status"] == "fail" and step["cause_code"] == "autodiscover-timeout"
 
 
 def test_bad_input_exits_2(

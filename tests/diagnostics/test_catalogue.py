@@ -101,8 +101,8 @@ def test_other_healthy_scenarios_pass(sim: Simulator, scenario: str) -> None:
 
 
 def test_mapihttp_disabled_goes_on_over_rpc_http(sim: Simulator) -> None:
-    """Organisation-wide MAPI/HTTP off: the mapi-http step fails with its remedy, and the mailbox is checked
-    over RPC/HTTP as Outlook would use it (the address book is skipped, saying why)."""
+    """Organisation-wide MAPI/HTTP off: the mapi-http step fails with its remedy, and the mailbox and the
+    address book are checked over RPC/HTTP as Outlook would use them."""
     sim.set_scenario("mapihttp-disabled")
     result, _ = _run(sim)
     assert result.step("mapi-http").cause_code == "mapihttp-disabled-org"
@@ -111,7 +111,9 @@ def test_mapihttp_disabled_goes_on_over_rpc_http(sim: Simulator) -> None:
     connect = result.step("mailbox-connect")
     assert connect is not None and connect.status == Status.PASS and "/rpc/rpcproxy.dll" in connect.target
     assert result.step("folders").status == Status.PASS and result.step("ping").status == Status.PASS
-    assert result.step("ab-bind").status == Status.SKIPPED and "RPC/HTTP" in result.step("ab-bind").summary
+    ab = result.step("ab-bind")
+    assert ab is not None and ab.status == Status.PASS and "/rpc/rpcproxy.dll" in ab.target
+    assert result.step("resolve").status == Status.PASS
     assert result.facts["protocol"] == "RPC/HTTP"
 
 

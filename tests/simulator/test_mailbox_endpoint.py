@@ -567,6 +567,9 @@ def _request_handle_count(rop_buffer: bytes) -> int | None:
 # RopsList is read longer and the handle table after it differs. The server's output table mirrors the
 # input table as parsed (MS-OXCROPS 2.2.1), so its length follows the mutated RopSize, not the seed's 3.
 @example([(8, 196)])
+# Found when every ROP of MS-OXCROPS 2.2 became decodable: a mutated RopId turned a request into a ROP the
+# simulator does not implement; it must answer that ROP with ecNotSupported, not fail the Execute.
+@example([(209, 9)])
 def test_fuzz_mutated_rop_buffers(mutations: list[tuple[int, int]]) -> None:
     data = bytearray(_SEED)
     for pos, value in mutations:

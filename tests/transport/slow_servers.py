@@ -83,6 +83,19 @@ def trickle_body(interval: float, length: int = 1_000_000) -> Behaviour:
     return run
 
 
+def quick_answer(length: int = 100) -> Behaviour:
+    """A whole answer at once: the head, then the body right after it."""
+
+    def run(conn: ssl.SSLSocket, stop: threading.Event) -> None:
+        conn.sendall(
+            f"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {length}\r\n\r\n".encode()
+        )
+        conn.sendall(b"<" * length)
+        stop.wait(5)
+
+    return run
+
+
 def pending_forever(interval: float) -> Behaviour:
     """A MAPI/HTTP answer (X-ResponseCode 0, chunked) that sends PROCESSING and then PENDING every
     ``interval`` seconds, never DONE (MS-OXCMAPIHTTP 2.2.7)."""

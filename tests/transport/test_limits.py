@@ -24,6 +24,7 @@ from tests.transport.slow_servers import (
     SlowServer,
     elapsed,
     pending_forever,
+    quick_answer,
     slow_server,
     trickle_body,
     trickle_headers,
@@ -88,6 +89,19 @@ def test_trickled_body_is_below_the_minimum_pace(tmp_path: Path) -> None:
         )
         assert "under the minimum of 1 KiB/s" in message
         assert _closed(server)
+
+
+def test_time_the_caller_spends_between_reads_does_not_count(tmp_path: Path) -> None:
+    """httpx's auth flow computes its next token (maybe asking a KDC) before it reads a 401's body: the
+    body pace counts only the time spent waiting for the server."""
+    with (
+        slow_server(quick_answer(), tmp_path) as server,
+        make_client(_options(server)) as client,
+        map_transport_errors(),
+        client.stream("GET", "https://slow.example.test/") as response,
+    ):
+        time.sleep(1.5)  # longer than --timeout 1: the body arrived long ago
+        assert response.read() == b"<" * 100
 
 
 def test_max_time_bounds_everything(tmp_path: Path) -> None:

@@ -624,9 +624,12 @@ def _mutated(data: bytes, edits: list[tuple[int, int]]) -> bytes:
 def test_fuzz_any_answer_gives_a_result_or_a_transport_error(
     *, status: int, code: str | None, content_type: str, extra: dict[str, str], body: bytes, request_type: str
 ) -> None:
-    headers = {k.encode(): _latin1(v) for k, v in extra.items()}
+    # Hypothesis seeds its data with constants from our sources, b"NTLMSSP\0" among them: a made-up answer
+    # holding one would read as a leaked NTLM message to tests/test_no_secret_leaks.py.
+    body = body.replace(b"NTLMSSP", b"NTLMSSq")
+    headers = {k.encode(): _latin1(v).replace(b"TlRMTVNTUA", b"TlRMTVNTUq") for k, v in extra.items()}
     if code is not None:
-        headers[b"X-ResponseCode"] = _latin1(code)
+        headers[b"X-ResponseCode"] = _latin1(code).replace(b"TlRMTVNTUA", b"TlRMTVNTUq")
     if content_type:
         headers[b"Content-Type"] = content_type.encode()
 

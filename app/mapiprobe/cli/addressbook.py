@@ -28,9 +28,11 @@ from mapiprobe.cli.options import (
     EXIT_SERVER_FAILURE,
     OptionError,
     add_connection_options,
+    add_discovery_options,
     auth_from,
     connection_options_from,
     credentials_from,
+    discovery_options_from,
     insecure_warning,
 )
 from mapiprobe.session.addressbook_transport import PROTOCOL_CHOICES, choose_addressbook_protocol
@@ -62,11 +64,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="auto (default): MAPI/HTTP when Autodiscover offers an address book URL, else RPC/HTTP",
     )
-    parser.add_argument(
-        "--mapi-http-disabled",
-        action="store_true",
-        help="emulate Outlook's MapiHttpDisabled=1: Autodiscover without X-MapiHttpCapability (RPC/HTTP)",
-    )
     parser.add_argument("--rpc-proxy", metavar="HOST[:PORT]", help="RPC/HTTP: the RPC proxy")
     parser.add_argument("--rpc-server", metavar="NAME", help="RPC/HTTP: the RPC server behind the proxy")
     parser.add_argument(
@@ -78,6 +75,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--legacy-dn", metavar="DN", help="RPC/HTTP: the user's legacy DN for RFR (default: Autodiscover's)"
     )
+    add_discovery_options(parser)
     add_connection_options(parser)
 
 
@@ -131,8 +129,12 @@ def _autodiscover(
     args: argparse.Namespace, connection: Any, credentials: Any, cancel: threading.Event
 ) -> Any:
     from mapiprobe.cli.capture import recorder_from
-    from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions, UsageError
+    from mapiprobe.session.autodiscover import AutodiscoverSession, UsageError
 
+    try:
+        options = discovery_options_from(args, connection)
+    except OptionError as exc:
+        raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
     try:
         discovery = AutodiscoverSession(
             args.email,
@@ -140,9 +142,7 @@ def _autodiscover(
             credentials=credentials,
             auth_scheme=args.auth,
             connection=connection,
-            options=DiscoveryOptions(
-                candidate_timeout=connection.connect_timeout, mapi_http_disabled=bool(args.mapi_http_disabled)
-            ),
+            options=options,
             cancel=cancel,
             trace=recorder_from(args).trace(),
         )

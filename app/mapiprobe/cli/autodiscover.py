@@ -25,9 +25,11 @@ from mapiprobe.cli.options import (
     EXIT_SERVER_FAILURE,
     OptionError,
     add_connection_options,
+    add_discovery_options,
     auth_from,
     connection_options_from,
     credentials_from,
+    discovery_options_from,
     insecure_warning,
 )
 
@@ -44,18 +46,12 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("email", nargs="?", metavar="EMAIL", help="the mailbox's SMTP address")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--mapi-http-disabled",
+    parser.add_argument(
+        "--compare",
         action="store_true",
-        help="emulate Outlook's MapiHttpDisabled=1: no X-MapiHttpCapability header; a mapiHttp block "
-        "sent anyway is ignored and reported",
-    )
-    mode.add_argument(
-        "--compare", action="store_true", help="ask with and without X-MapiHttpCapability; diff"
+        help="ask with and without X-MapiHttpCapability; diff (not with --mapi-http-disabled)",
     )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--url", help="skip discovery: POST to this https:// Autodiscover URL")
     source.add_argument(
         "--parse", type=Path, metavar="FILE", help="parse a saved Autodiscover answer instead of asking"
     )
@@ -71,21 +67,7 @@ def register(subparsers: Any) -> None:
         help="list and parse Outlook's cached Autodiscover files "
         "(Windows: %%LOCALAPPDATA%%\\Microsoft\\Outlook)",
     )
-    parser.add_argument(
-        "--allow-redirect",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="HOST",
-        help="approve redirects to these hosts (or, for redirectAddr, domains) without asking",
-    )
-    parser.add_argument("--no-srv", action="store_true", help="skip the DNS SRV candidate")
-    parser.add_argument("--no-v2", action="store_true", help="skip the Autodiscover v2 (JSON) lookup")
-    parser.add_argument(
-        "--no-redirect-probe",
-        action="store_true",
-        help="skip the plain-HTTP redirect probe (MS-OXDISCO 3.1.5.4)",
-    )
+    add_discovery_options(parser)  # --url, --mapi-http-disabled, --allow-redirect, --no-srv, ...
     parser.add_argument(
         "--trace", action="store_true", help="also show every HTTP exchange (headers redacted)"
     )
@@ -329,9 +311,17 @@ def _fail(message: str) -> int:
 def cmd_autodiscover(args: argparse.Namespace) -> int:
     from mapiprobe.cli.capture import recorder_from
     from mapiprobe.protocol.errors import AutodiscoverError
-    from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions, UsageError
+    from mapiprobe.session.autodiscover import AutodiscoverSession, UsageError
     from mapiprobe.session.mapihttp_disabled import compare, registry_setting
     from mapiprobe.session.saved_answers import SavedAnswerError, outlook_cache_dir, parse_saved, read_cached
+
+    # The shared discovery group cannot sit in this command's mutually exclusive groups: checked here.
+    offline = next((o for o, v in (("--parse", args.parse), ("--cache-dir", args.cache_dir)) if v), None)
+    offline = offline or ("--cache" if args.cache else None)
+    if args.url and offline:
+        return _fail(f"--url and {offline} exclude each other")
+    if args.compare and args.mapi_http_disabled:
+        return _fail("--compare and --mapi-http-disabled exclude each other (--compare asks both ways)")
 
     # -- offline modes ------------------------------------------------------------------------------
     if args.parse is not None:
@@ -388,21 +378,13 @@ def cmd_autodiscover(args: argparse.Namespace) -> int:
         notes: list[str] = []
         credentials = credentials_from(args, args.email, notes=notes)
         auth_from(args, credentials)  # a scheme that cannot work with what was given fails here
+        options = discovery_options_from(args, connection)
     except OptionError as exc:
         return _fail(str(exc))
     for note in notes:
         print(note, file=sys.stderr)
     if connection.insecure:
         print(insecure_warning(), file=sys.stderr)
-    options = DiscoveryOptions(
-        mapi_http_disabled=bool(args.mapi_http_disabled),
-        url=args.url,
-        allowed_hosts=frozenset(h.lower() for h in args.allow_redirect),
-        candidate_timeout=connection.connect_timeout,
-        use_srv=not args.no_srv,
-        use_v2=not args.no_v2,
-        use_redirect_probe=not args.no_redirect_probe,
-    )
     interactive = sys.stdin.isatty() and sys.stderr.isatty() and not args.password_stdin and not args.json
     consent = _interactive_consent if interactive else None
     trace = recorder_from(args).trace()

@@ -20,6 +20,7 @@ from mapiprobe.cli.options import (
     EXIT_SERVER_FAILURE,
     OptionError,
     add_connection_options,
+    add_discovery_options,
     auth_from,
     connection_options_from,
     credentials_from,
@@ -51,26 +52,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--report", type=Path, metavar="FILE.html", help="write the HTML report to FILE")
     parser.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
     parser.add_argument("-q", "--quiet", action="store_true", help="no live progress on standard error")
-    discovery = parser.add_argument_group("discovery")
-    discovery.add_argument("--url", help="skip discovery: POST to this https:// Autodiscover URL")
-    discovery.add_argument(
-        "--mapi-http-disabled",
-        action="store_true",
-        help="emulate Outlook's MapiHttpDisabled=1 (no X-MapiHttpCapability header)",
-    )
-    discovery.add_argument(
-        "--allow-redirect",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="HOST",
-        help="approve Autodiscover redirects to these hosts (or, for redirectAddr, domains)",
-    )
-    discovery.add_argument("--no-srv", action="store_true", help="skip the DNS SRV candidate")
-    discovery.add_argument("--no-v2", action="store_true", help="skip the Autodiscover v2 (JSON) lookup")
-    discovery.add_argument(
-        "--no-redirect-probe", action="store_true", help="skip the plain-HTTP redirect probe"
-    )
+    add_discovery_options(parser)
     parser.add_argument(
         "--idle-check",
         type=float,

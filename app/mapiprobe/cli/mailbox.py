@@ -30,9 +30,11 @@ from mapiprobe.cli.options import (
     EXIT_SERVER_FAILURE,
     OptionError,
     add_connection_options,
+    add_discovery_options,
     auth_from,
     connection_options_from,
     credentials_from,
+    discovery_options_from,
     insecure_warning,
 )
 
@@ -91,11 +93,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="auto (default): MAPI/HTTP when Autodiscover offers it, else RPC/HTTP (Outlook Anywhere)",
     )
     parser.add_argument(
-        "--mapi-http-disabled",
-        action="store_true",
-        help="emulate Outlook's MapiHttpDisabled=1: Autodiscover without X-MapiHttpCapability (RPC/HTTP)",
-    )
-    parser.add_argument(
         "--rpc-proxy", metavar="HOST[:PORT]", help="RPC/HTTP: the RPC proxy (instead of EXHTTP/EXPR's Server)"
     )
     parser.add_argument(
@@ -112,6 +109,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace", action="store_true", help="also list every HTTP exchange")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress on standard error")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_discovery_options(parser)
     add_connection_options(parser)
 
 
@@ -134,12 +132,12 @@ def _discover(args: argparse.Namespace, connection: Any, credentials: Any, trace
 def _autodiscover(
     args: argparse.Namespace, connection: Any, credentials: Any, trace: Any, cancel: Any
 ) -> Any:
-    from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions, UsageError
+    from mapiprobe.session.autodiscover import AutodiscoverSession, UsageError
 
-    options = DiscoveryOptions(
-        candidate_timeout=connection.connect_timeout,
-        mapi_http_disabled=bool(getattr(args, "mapi_http_disabled", False)),
-    )
+    try:
+        options = discovery_options_from(args, connection)
+    except OptionError as exc:
+        raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
     try:
         session = AutodiscoverSession(
             args.email,

@@ -7,6 +7,10 @@ limits of transport/limits.py), ``--dns-server ADDR:PORT``, ``--proxy``, and who
 ``--token-file``, ``--save-password`` and ``--forget-password``; and ``--save-har FILE``
 (:func:`add_capture_options`).
 
+:func:`add_discovery_options` adds the Autodiscover group every discovering command shares (``--url``,
+``--mapi-http-disabled``, ``--allow-redirect``, ``--no-srv``, ``--no-v2``, ``--no-redirect-probe``);
+:func:`discovery_options_from` reads it.
+
 :func:`connection_options_from` turns the network half into a
 :class:`~mapiprobe.transport.client.ConnectionOptions` (raising :class:`OptionError` for bad values);
 :func:`credentials_from` gathers the credentials and :func:`auth_from` turns them into the auth flow through
@@ -23,7 +27,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import httpx
 
@@ -31,6 +35,9 @@ from mapiprobe.transport.auth import AUTH_CHOICES, AuthConfigError, Credentials,
 from mapiprobe.transport.client import INSECURE_WARNING, ConnectionOptions, parse_connect_to
 from mapiprobe.transport.limits import DEFAULT_MAX_PENDING
 from mapiprobe.transport.resolve import parse_dns_server
+
+if TYPE_CHECKING:
+    from mapiprobe.session.autodiscover import DiscoveryOptions
 
 # Exit status of every command: 0 success, 1 a server-side failure, 2 bad input.
 EXIT_OK = 0
@@ -290,16 +297,79 @@ def auth_from(args: argparse.Namespace, credentials: Credentials | None) -> http
         raise OptionError(str(exc)) from None
 
 
+# -- discovery: one group, the same on every command that runs Autodiscover ------------------------------
+
+DISCOVERY_GROUP = "discovery"
+
+
+def add_discovery_options(parser: argparse.ArgumentParser) -> None:
+    """The Autodiscover options of every command that discovers (autodiscover, folders, contents,
+    addresslists, gal, resolve, probe, check): the same names, help and meaning everywhere (a test walks
+    every sub-command and compares). ``--dns-server`` (connection options) also steers discovery."""
+    group = parser.add_argument_group(
+        DISCOVERY_GROUP, "how Autodiscover finds the endpoints (as Outlook does: MS-OXDISCO, MS-OXDSCLI)"
+    )
+    group.add_argument(
+        "--url",
+        metavar="URL",
+        help="skip the candidate search: POST Autodiscover to this https:// URL (e.g. a lab server whose "
+        "domain has no Autodiscover DNS)",
+    )
+    group.add_argument(
+        "--mapi-http-disabled",
+        action="store_true",
+        help="emulate Outlook's MapiHttpDisabled=1: Autodiscover without X-MapiHttpCapability, so the "
+        "server answers with RPC/HTTP settings (a mapiHttp block sent anyway is ignored and reported)",
+    )
+    group.add_argument(
+        "--allow-redirect",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="HOST",
+        help="approve Autodiscover redirects to these hosts (or, for redirectAddr, domains) without asking",
+    )
+    group.add_argument("--no-srv", action="store_true", help="skip the DNS SRV candidate")
+    group.add_argument("--no-v2", action="store_true", help="skip the Autodiscover v2 (JSON) lookup")
+    group.add_argument(
+        "--no-redirect-probe",
+        action="store_true",
+        help="skip the plain-HTTP redirect probe (MS-OXDISCO 3.1.5.4)",
+    )
+
+
+def discovery_options_from(args: argparse.Namespace, connection: ConnectionOptions) -> DiscoveryOptions:
+    """The :class:`~mapiprobe.session.autodiscover.DiscoveryOptions` of :func:`add_discovery_options`'
+    group (OptionError for a --url that is not https://)."""
+    from mapiprobe.session.autodiscover import DiscoveryOptions
+
+    url = getattr(args, "url", None)
+    if url is not None and not str(url).lower().startswith("https://"):
+        raise OptionError(f"--url {url}: an Autodiscover URL must be https:// (credentials go only over TLS)")
+    return DiscoveryOptions(
+        mapi_http_disabled=bool(getattr(args, "mapi_http_disabled", False)),
+        url=url,
+        allowed_hosts=frozenset(h.lower() for h in getattr(args, "allow_redirect", ())),
+        candidate_timeout=connection.connect_timeout,
+        use_srv=not getattr(args, "no_srv", False),
+        use_v2=not getattr(args, "no_v2", False),
+        use_redirect_probe=not getattr(args, "no_redirect_probe", False),
+    )
+
+
 __all__ = [
     "DEFAULT_AUTH",
     "DEFAULT_TIMEOUT",
+    "DISCOVERY_GROUP",
     "TOKEN_ENV",
     "OptionError",
     "add_capture_options",
     "add_connection_options",
+    "add_discovery_options",
     "auth_from",
     "connection_options_from",
     "credentials_from",
+    "discovery_options_from",
     "insecure_warning",
     "read_password",
 ]

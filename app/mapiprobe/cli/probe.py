@@ -22,8 +22,10 @@ from mapiprobe.cli.options import (
     EXIT_SERVER_FAILURE,
     OptionError,
     add_connection_options,
+    add_discovery_options,
     connection_options_from,
     credentials_from,
+    discovery_options_from,
     insecure_warning,
 )
 
@@ -45,6 +47,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("target", metavar="EMAIL|URL", help="a mailbox address or an https:// endpoint URL")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="show progress on standard error")
+    add_discovery_options(parser)  # its --url is the Autodiscover URL (the positional URL is an endpoint)
     add_connection_options(parser)
     parser.set_defaults(func=cmd_probe)
 
@@ -200,7 +203,7 @@ def report_lines(report: Any) -> list[str]:
 def exit_status(report: Any) -> int:
     bad = any(e.error or e.anonymous_allowed for e in report.endpoints if "autodiscover (" not in e.role)
     bad = bad or any(not c.ok for c in report.certificates if not c.error)
-    bad = bad or not report.endpoints or all(e.error for e in report.endpoints)
+    bad = bad or not report.endpoints or all(e.error for e in report.endpoints) or report.rpc_http_only
     return EXIT_SERVER_FAILURE if bad else EXIT_OK
 
 
@@ -214,6 +217,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         notes: list[str] = []
         account = args.target if "@" in args.target and "://" not in args.target else None
         credentials = credentials_from(args, account, notes=notes)
+        discovery = discovery_options_from(args, connection)
     except OptionError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -232,6 +236,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
             auth_scheme=args.auth,
             trace=recorder_from(args).trace(),
             progress=progress,
+            discovery=discovery,
         )
     except ProbeUsageError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)

@@ -112,10 +112,22 @@ class DiscoveryChecks(Checks):
                 )
             if "loop" in code_text:
                 return _bad(Status.FAIL, "autodiscover-redirect-loop", detail, *evidence, detail=detail)
-            if "not approved" in detail or "consent" in code_text:
-                return _bad(Status.FAIL, "autodiscover-redirect-consent", detail, *evidence, detail=detail)
+            no_answer = detail.startswith("no Autodiscover answer")
             if any(a.outcome == "auth-failed" for a in result.attempts):
                 return _bad(Status.FAIL, "autodiscover-auth", detail, *evidence, detail=detail)
+            timeouts = [a for a in result.attempts if a.outcome == "timeout" and a.method == "POST"]
+            if no_answer and timeouts:
+                # Candidates that took too long, whatever a lookup (SRV...) offered besides.
+                what = "; ".join(f"{a.url}: {a.detail or 'timed out'}" for a in timeouts)
+                return _bad(
+                    Status.FAIL,
+                    "autodiscover-timeout",
+                    "no candidate answered in time",
+                    *evidence,
+                    detail=what,
+                )
+            if "not approved" in detail or "consent" in code_text:
+                return _bad(Status.FAIL, "autodiscover-redirect-consent", detail, *evidence, detail=detail)
             return _bad(
                 Status.FAIL, "autodiscover-failed", detail, *evidence, email=self.email, detail=detail
             )

@@ -5,8 +5,8 @@ MapiHttpDisabled (the emulation). The ``mapi-http`` step says which; then, as Ou
 over RPC/HTTP: the RPC proxy's host (``dns``/``tcp``/``tls``/``proxy``), ``reachability`` and ``probe`` of the
 RPC proxy URL, ``rpc-http`` (the virtual connection: HTTP authentication at the proxy, the IN and OUT
 channels, the EMSMDB bind and its RPC-level authentication), and the mailbox (``mailbox-connect``, ``logon``,
-``folders``, ``ping``, ``disconnect``) through the RPC proxy (session/mailbox_transport.py). The address book
-is not checked over RPC/HTTP by this version: ``ab-bind`` and ``resolve`` are skipped and say so.
+``folders``, ``ping``, ``disconnect``) and the address book (``ab-bind``: RFR, then NSPI; ``resolve``) through
+the RPC proxy (session/mailbox_transport.py, session/addressbook_transport.py).
 """
 
 from __future__ import annotations
@@ -86,7 +86,14 @@ class RpcHttpChecks(Checks):
             step = self._run_step("rpc-http", target, lambda: self._rpc_open(transport))
             if step.status == Status.FAIL:
                 blocked = "the RPC/HTTP connection failed"
-        self._sessions(url, "", legacy_dn, transport=transport, blocked=blocked)
+        from mapiprobe.session.addressbook_transport import rpc_http_addressbook_transport
+
+        ab_transport = rpc_http_addressbook_transport(
+            settings, creds, self.connection, user_dn=legacy_dn, trace=self.trace, http_scheme=scheme
+        )
+        self._sessions(
+            url, ab_transport.url, legacy_dn, transport=transport, ab_transport=ab_transport, blocked=blocked
+        )
         return True
 
     def _rpc_open(self, transport: Any) -> Any:

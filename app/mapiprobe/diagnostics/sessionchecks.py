@@ -45,9 +45,10 @@ class SessionChecks(Checks):
         legacy_dn: str | None,
         *,
         transport: Any = None,
+        ab_transport: Any = None,
         blocked: str | None = None,
     ) -> None:
-        """The mailbox, address book, ping and disconnect steps; ``transport``: RPC/HTTP (no address book)."""
+        """The mailbox, address book, ping and disconnect steps; ``transport``/``ab_transport``: RPC/HTTP."""
         from mapiprobe.session.mailbox import MailboxSession
 
         mbx_target, ab_target = redact_url(mailbox_url), redact_url(ab_url)
@@ -184,17 +185,28 @@ class SessionChecks(Checks):
         else:
             for step_id in ("mailbox-connect", "logon", "folders"):
                 self._skip(step_id, mbx_target, blocked)
-        if transport is not None:
-            why = "the address book is not checked over RPC/HTTP by this version"
-            self._skip("ab-bind", "address book", why)
-            self._skip("resolve", self.email, why)
+        if ab_transport is not None:
+            rpc_blocked = blocked if blocked and "RPC" in blocked else None
+            self._address_book(ab_url, ab_target, None, transport=ab_transport, blocked=rpc_blocked)
         else:
             self._address_book(ab_url, ab_target, probe_ab)
         self._ping_and_disconnect(mailbox, mbx_target, blocked)
 
-    def _address_book(self, ab_url: str, ab_target: str, probe_ab: Step | None) -> None:
+    def _address_book(
+        self,
+        ab_url: str,
+        ab_target: str,
+        probe_ab: Step | None,
+        *,
+        transport: Any = None,
+        blocked: str | None = None,
+    ) -> None:
         from mapiprobe.session.addressbook import AddressBookSession
 
+        if blocked is not None:
+            self._skip("ab-bind", ab_target, blocked)
+            self._skip("resolve", self.email, "no address book session")
+            return
         if probe_ab is not None and probe_ab.status in (Status.FAIL, Status.SKIPPED):
             self._skip("ab-bind", ab_target, _because(probe_ab, "the address book endpoint failed the probe"))
             self._skip("resolve", self.email, "no address book session")
@@ -208,6 +220,7 @@ class SessionChecks(Checks):
             cancel=self.cancel,
             keepalive=False,
             reconnect=False,
+            transport=transport,
         )
         try:
 

@@ -217,6 +217,12 @@ CAUSES: dict[str, Cause] = dict(
             "publish Autodiscover under the user's own domain.",
         ),
         _c(
+            "autodiscover-timeout",
+            "no Autodiscover candidate answered in time ({detail})",
+            "Look at the Autodiscover servers' load and their dependencies (domain controllers) and at what "
+            "sits in front of them; Outlook gives up on such a server and keeps its old or no settings.",
+        ),
+        _c(
             "autodiscover-auth",
             "Autodiscover refused the credentials ({detail})",
             "Check the user name and password (or token), that the account is not locked, and that the "

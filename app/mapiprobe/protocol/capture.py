@@ -78,13 +78,33 @@ class CapturedExchange:
     notes: list[str] = field(default_factory=list)
     source: str = ""  # where in the capture: "raw/03_c.txt", "entries[2]"
 
+    _index: tuple[Headers, Headers, dict[str, str], dict[str, str]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     def header(self, name: str, *, response: bool = True) -> str | None:
-        return header_value(self.response_headers if response else self.request_headers, name)
+        """First value of a (redacted) header, case-insensitive."""
+        index = self._index
+        if index is None or index[0] is not self.request_headers or index[1] is not self.response_headers:
+            index = self._index = (
+                self.request_headers,
+                self.response_headers,
+                _first_values(self.request_headers),
+                _first_values(self.response_headers),
+            )
+        return (index[3] if response else index[2]).get(name.lower())
 
     @property
     def request_type(self) -> str | None:
         value = self.header("X-RequestType", response=False) or self.header("X-RequestType")
         return value.strip() if value else None
+
+
+def _first_values(headers: Headers) -> dict[str, str]:
+    first: dict[str, str] = {}
+    for name, value in reversed(headers):
+        first[name.lower()] = value
+    return first
 
 
 class Capture:

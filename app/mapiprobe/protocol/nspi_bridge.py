@@ -49,6 +49,8 @@ from .properties import (
     read_tagged_value,
     write_tagged_value,
 )
+from .restriction import ROP as OXCDATA_ROP_FORM
+from .restriction import Restriction as TreeRestriction
 from .wire import Reader, Writer
 
 PT_ERROR = 0x000A
@@ -232,7 +234,10 @@ def rpc_request(req: AddressBookRequest, handle: ContextHandle) -> Any:
             handle, stat, req.target, _ints(req.columns), req.explicit_table, req.reserved
         )
     if isinstance(req, mh.GetMatchesRequest):
-        flt = restriction_from_oxcdata(req.filter) if req.filter is not None else None
+        raw_filter = (
+            req.filter.to_bytes(OXCDATA_ROP_FORM) if isinstance(req.filter, TreeRestriction) else req.filter
+        )
+        flt = restriction_from_oxcdata(raw_filter) if raw_filter is not None else None
         name = None
         if req.property_name_id is not None:
             name = (req.property_name_guid, req.property_name_id)

@@ -40,6 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from mapiprobe.protocol import nspi as nspi_bodies
 from mapiprobe.protocol.errors import DecodeError, ProtocolError
 from mapiprobe.protocol.nspi import (
     BindRequest,
@@ -177,6 +178,9 @@ if TYPE_CHECKING:
     from .core import Simulator
 
 NSPI_PATH = "/mapi/nspi/"
+
+ACCESS_DENIED = 0x80070005
+"""ecAccessDenied (MS-OXCDATA 2.4): the answer to ModProps/ModLinkAtt on the read-only simulated directory."""
 
 
 @dataclass
@@ -682,6 +686,43 @@ class NspiHandler:
         return (
             f"https://{host}/mapi/emsmdb/?MailboxId={mailbox_id}",
             f"https://{host}{NSPI_PATH}?MailboxId={mailbox_id}",
+        )
+
+    # -- GetTemplateInfo / ModLinkAtt / ModProps / ResortRestriction (MS-OXNSPI 3.1.4.1.18, .15, .14, .11) --
+
+    def _gettemplateinfo(
+        self, body: bytes, ctx: SimSessionContext, req: Request
+    ) -> nspi_bodies.GetTemplateInfoResponse:
+        request: nspi_bodies.GetTemplateInfoRequest = self._decode(nspi_bodies.GetTemplateInfoRequest, body)
+        self._state(ctx)
+        # The simulated directory has no display templates.
+        return nspi_bodies.GetTemplateInfoResponse(error_code=NOT_FOUND, code_page=request.code_page)
+
+    def _modlinkatt(
+        self, body: bytes, ctx: SimSessionContext, req: Request
+    ) -> nspi_bodies.ModLinkAttResponse:
+        self._decode(nspi_bodies.ModLinkAttRequest, body)
+        self._state(ctx)
+        return nspi_bodies.ModLinkAttResponse(
+            error_code=ACCESS_DENIED
+        )  # the simulated directory is read-only
+
+    def _modprops(self, body: bytes, ctx: SimSessionContext, req: Request) -> nspi_bodies.ModPropsResponse:
+        self._decode(nspi_bodies.ModPropsRequest, body)
+        self._state(ctx)
+        return nspi_bodies.ModPropsResponse(error_code=ACCESS_DENIED)
+
+    def _resortrestriction(
+        self, body: bytes, ctx: SimSessionContext, req: Request
+    ) -> nspi_bodies.ResortRestrictionResponse:
+        request: nspi_bodies.ResortRestrictionRequest = self._decode(
+            nspi_bodies.ResortRestrictionRequest, body
+        )
+        self._state(ctx)
+        known = [e for e in (self.directory.entry(m) for m in request.minimal_ids or ()) if e is not None]
+        known.sort(key=lambda e: e.display_name.casefold())
+        return nspi_bodies.ResortRestrictionResponse(
+            state=request.state, minimal_ids=tuple(e.mid for e in known)
         )
 
     def _getmailboxurl(self, body: bytes, ctx: SimSessionContext, req: Request) -> GetMailboxUrlResponse:

@@ -66,6 +66,7 @@ from mapiprobe.protocol.rops import (
     iter_requests,
 )
 from mapiprobe.protocol.rops.folder import TABLE_FLAG_ASSOCIATED, TABLE_FLAG_DEPTH
+from mapiprobe.protocol.rops.generic import GenericRopRequest
 from mapiprobe.protocol.rops.logon import (
     LOGON_FLAG_PRIVATE,
     OPEN_FLAG_USE_PER_MDB_REPLID_MAPPING,
@@ -297,14 +298,19 @@ class RopEngine:
         self, req: RopRequest, table: list[int], room: int
     ) -> tuple[RopResponse | None, Callable[[], None] | None]:
         handler = _HANDLERS.get(type(req))
-        if handler is None:  # pragma: no cover - every decodable request has a handler
-            raise RopError(EC_NOT_SUPPORTED)
         try:
+            if handler is None:
+                # Every ROP of MS-OXCROPS 2.2 decodes (rops/catalog.py); the simulated server implements the
+                # ones mapiprobe sends and answers the others with ecNotSupported.
+                raise RopError(EC_NOT_SUPPORTED)
             return handler(self, req, table, room)
         except RopError as exc:
             if isinstance(req, RopReleaseRequest):
                 return None, None  # errors of RopRelease are swallowed (MS-OXCROPS 3.2.5.3)
-            index = req.output_handle_index if isinstance(req, _CREATING) else req.input_handle_index  # type: ignore[attr-defined]
+            if isinstance(req, GenericRopRequest):  # the response names the handle field the request names
+                index = int(req.values.get(req.SPEC.handle, 0))
+            else:
+                index = req.output_handle_index if isinstance(req, _CREATING) else req.input_handle_index  # type: ignore[attr-defined]
             return RopFailureResponse(req.rop_id, index, exc.code), None
 
     # -- ROPs -------------------------------------------------------------------------------------

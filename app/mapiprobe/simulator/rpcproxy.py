@@ -239,10 +239,10 @@ class RpcProxyService:
         vc_cookie = cookies[0]
         assert isinstance(vc_cookie, uuid.UUID)
         vc = VirtualConnection(vc_cookie, req.user, server)
+        vc.send(conn_a3(self.connection_timeout_ms).encode())  # queued before CONN/C2 can be
         with self._lock:
             self.connections[vc_cookie] = vc
         self._round_trip()
-        vc.send(conn_a3(self.connection_timeout_ms).encode())
         return HttpResponse(
             200,
             [("Content-Type", "application/rpc")],

@@ -114,6 +114,7 @@ class StreamGuard:
         self._done_at: float | None = None
         self._tail = b""
         self._reads: deque[tuple[float, int]] = deque()
+        self._returned_at: float | None = None  # when the last read of a body returned to the caller
 
     # -- what client.py calls ----------------------------------------------------------------------
 
@@ -137,6 +138,7 @@ class StreamGuard:
         """A request (or a piece of it) went out."""
         if self._phase != "sent":
             self._phase = "sent"
+            self._returned_at = None
             self._head.clear()
             self._head_bytes = 0
             self._done_at = None
@@ -148,6 +150,7 @@ class StreamGuard:
         """One read of the stream: ``do_read(slice)`` waits at most ``slice`` seconds (raising httpcore's
         timeout exceptions); ``timeout`` is the caller's limit for the gap before the next bytes."""
         started = time.monotonic()
+        self._skip_caller_time(started)
         while True:
             now = time.monotonic()
             self.check(now)
@@ -167,8 +170,24 @@ class StreamGuard:
                 if timeout is not None and now - started >= timeout:
                     raise
                 continue
-            self._received(data, time.monotonic())
+            now = time.monotonic()
+            self._received(data, now)
+            self._returned_at = now if self._phase == "body" else None
             return data
+
+    def _skip_caller_time(self, now: float) -> None:
+        """The body pace counts only time spent waiting for the server: time the caller spent between two
+        reads (httpx's auth flow computes the next token, maybe asking a KDC, before it reads a 401's
+        body) moves the pace's clock on."""
+        if self._phase != "body" or self._returned_at is None:
+            return
+        idle = now - self._returned_at
+        if idle <= 0:
+            return
+        self._body_start += idle
+        if self._done_at is not None:
+            self._done_at += idle
+        self._reads = deque((t + idle, n) for t, n in self._reads)
 
     # -- the rules ---------------------------------------------------------------------------------
 
@@ -280,6 +299,7 @@ class StreamGuard:
                 return
             self._phase = "body"
             self._body_start = now
+            self._returned_at = now
             data = rest
             if not data:
                 return

@@ -209,6 +209,12 @@ class RpchStats:
     continues_seen: int = 0
     http_scheme: str | None = None
     rpc_auth: str = "none"
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, name: str, n: int = 1) -> None:
+        """Count (the two channels open in parallel threads)."""
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
 
 
 # -- one HTTP connection ------------------------------------------------------------------------------
@@ -246,7 +252,7 @@ class _Channel:
             raise ConnectFailed(
                 f"cannot connect to {ep.proxy_host}:{ep.proxy_port}{via}: {exc}", url=ep.url
             ) from None
-        o.stats.tcp_connections += 1
+        o.stats.add("tcp_connections")
         if ep.https:
             try:
                 stream = stream.start_tls(o.ssl_context, server_hostname=ep.proxy_host, timeout=timeout)
@@ -297,7 +303,7 @@ class _Channel:
         self.started = time.monotonic()
         self.sent = len(body)
         self.received = 0
-        self.owner.stats.http_requests += 1
+        self.owner.stats.add("http_requests")
         self.record = TraceRecord(
             seq=self.owner.trace.next_seq() if self.owner.trace is not None else 0,
             method=method,
@@ -316,13 +322,13 @@ class _Channel:
             self._write(self.h11.send(h11.Data(data=body)))
         if len(body) == length:
             self._write(self.h11.send(h11.EndOfMessage()))
-        self.owner.stats.bytes_sent += len(body)
+        self.owner.stats.add("bytes_sent", len(body))
 
     def send(self, data: bytes) -> None:
         """More of the request body (the IN channel's PDUs)."""
         self._write(self.h11.send(h11.Data(data=data)))
         self.sent += len(data)
-        self.owner.stats.bytes_sent += len(data)
+        self.owner.stats.add("bytes_sent", len(data))
 
     def _event(self, timeout: float) -> Any:
         assert self.stream is not None
@@ -356,7 +362,7 @@ class _Channel:
         while True:
             ev = self._event(timeout)
             if isinstance(ev, h11.InformationalResponse):
-                self.owner.stats.continues_seen += 1
+                self.owner.stats.add("continues_seen")
                 continue
             if isinstance(ev, h11.Response):
                 self._finish_record(ev)
@@ -398,7 +404,7 @@ class _Channel:
             if isinstance(ev, h11.Data):
                 out += ev.data
                 self.received += len(ev.data)
-                self.owner.stats.bytes_received += len(ev.data)
+                self.owner.stats.add("bytes_received", len(ev.data))
                 if len(out) > limit:
                     self._body_done()
                     return bytes(out[:limit])
@@ -417,7 +423,7 @@ class _Channel:
         ev = self._event(timeout)
         if isinstance(ev, h11.Data):
             self.received += len(ev.data)
-            self.owner.stats.bytes_received += len(ev.data)
+            self.owner.stats.add("bytes_received", len(ev.data))
             return bytes(ev.data)
         return b""
 
@@ -743,16 +749,16 @@ class RpchConnection:
             a1 = conn_a1(self._vc, self._out_cookie, self.receive_window).encode()
             self._open(out, "RPC_OUT_DATA", OUT_CHANNEL_LENGTH, a1, "RPC/HTTP OUT channel")
             # The IN channel is opened while CONN/A1 is on its way (Windows does the same): CONN/A3 and
-            # CONN/C2 then come back in one round trip instead of two.
+            # CONN/C2 then come back in one round trip instead of two. (Opening both on parallel threads
+            # was tried: on a busy 2-core machine it was slower, and B1 then often overtakes A1.)
             inch = self._in = _Channel(self, "IN")
+            in_failure: TransportError | None = None
             try:
                 inch.connect()
                 b1 = conn_b1(self._vc, self._in_cookie, self._group).encode()
                 self._open(inch, "RPC_IN_DATA", IN_CHANNEL_LENGTH, b1, "RPC/HTTP IN channel")
             except TransportError as exc:
-                in_failure: TransportError | None = exc
-            else:
-                in_failure = None
+                in_failure = exc
             resp = out.response(timeout)
             if resp.status_code == 401:
                 raise AuthenticationFailed(
@@ -761,14 +767,16 @@ class RpchConnection:
             if resp.status_code != 200:
                 body = out.body(timeout)
                 raise RpchError(self._status_words(resp, body, "OUT channel"), stage="out-channel")
-            a3 = self._next_rts(timeout, "CONN/A3")
-            self.connection_timeout_ms = a3.u32(CommandType.CONNECTION_TIMEOUT)
+            first = self._next_rts(timeout, "CONN/A3", "CONN/C2")
             if in_failure is not None:
                 raise in_failure
+            # CONN/A3 comes first from every proxy seen; CONN/C2 first is accepted too (the IN proxy's
+            # answer may overtake the OUT proxy's on another path).
             try:
-                c2 = self._next_rts(timeout, "CONN/C2")
+                second = self._next_rts(timeout, "CONN/C2" if first.name == "CONN/A3" else "CONN/A3")
             except TransportError as exc:
                 raise self._in_channel_failure(exc) from None
+            c2 = first if first.name == "CONN/C2" else second
             self._peer_window = c2.u32(CommandType.RECEIVE_WINDOW_SIZE)
             self.connection_timeout_ms = c2.u32(CommandType.CONNECTION_TIMEOUT)
             return self
@@ -791,9 +799,10 @@ class RpchConnection:
             self._status_words(resp, body, "IN channel"), stage="in-channel", url=self.endpoint.url
         )
 
-    def _next_rts(self, timeout: float, name: str) -> RtsPdu:
+    def _next_rts(self, timeout: float, *names: str) -> RtsPdu:
         while True:
             raw = self._read_raw(timeout)
+            name = " or ".join(names)
             if raw[2] != PType.RTS:
                 raise RpchError(f"expected {name}, the proxy sent PDU type {raw[2]}", stage="out-channel")
             try:
@@ -802,7 +811,7 @@ class RpchConnection:
                 raise RpchError(
                     f"expected {name}, the proxy sent a bad RTS PDU: {exc}", stage="out-channel"
                 ) from None
-            if pdu.name == name:
+            if pdu.name in names:
                 return pdu
             if pdu.name in ("Ping", "FlowControlAck"):
                 self._on_rts(pdu)
@@ -995,7 +1004,7 @@ class RpchConnection:
                 else:
                     raw = build_pdu(PType.REQUEST, fixed, piece, call_id=call_id, flags=flags)
                 self._send_in(raw)
-            self.stats.rpc_calls += 1
+            self.stats.add("rpc_calls")
             parts: list[bytes] = []
             received = 0
             while True:

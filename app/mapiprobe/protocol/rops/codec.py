@@ -27,34 +27,54 @@ from .base import (
     RopResponse,
     describe_rop_id,
 )
-from .folder import RopGetContentsTableRequest, RopGetHierarchyTableRequest, RopOpenFolderRequest
-from .logon import RopLogonRequest
+from .generic import GenericRopRequest
+from .logon import LOGON_FLAG_PRIVATE, RopLogonRequest
 from .server import SERVER_GENERATED, RopReleaseRequest
-from .table import RopQueryRowsRequest, RopSetColumnsRequest, RopSetColumnsResponse
+from .table import RopSetColumnsRequest, RopSetColumnsResponse
 
-# Requests that put a new object at their OutputHandleIndex: a table created there has no known columns.
-_CREATES_OBJECT = (
-    RopLogonRequest,
-    RopOpenFolderRequest,
-    RopGetHierarchyTableRequest,
-    RopGetContentsTableRequest,
-)
+# Requests whose response rows are laid out by the table's columns (the last RopSetColumns on the handle).
+_TABLE_ROWS = frozenset({RopId.RopQueryRows, RopId.RopFindRow, RopId.RopExpandRow})
+
+RESPONSE_ROP_ID: dict[int, int] = {RopId.RopGetMessageStatus: RopId.RopSetMessageStatus}
+"""Requests answered under another RopId: RopGetMessageStatus is answered with 0x20 (MS-OXCROPS 2.2.6.9.2)."""
+
+
+def _output_handle(request: RopRequest) -> int | None:
+    """The slot where ``request`` puts a new object (None for a ROP that creates none)."""
+    value = getattr(request, "output_handle_index", None)
+    return value if isinstance(value, int) else None
+
+
+def _input_handle(request: RopRequest) -> int | None:
+    value = getattr(request, "input_handle_index", None)
+    return value if isinstance(value, int) else None
 
 
 def _unknown(rop_id: int, offset: int, direction: str) -> DecodeError:
-    supported = ", ".join(RopId(i).name for i in sorted(REQUESTS if direction == "request" else RESPONSES))
     if direction == "response" and rop_id == RopId.RopRelease:
         reason = "RopRelease (0x01) never has a response, so this output buffer is out of step"
+    elif rop_id in RopId.__members__.values():
+        reason = (
+            f"{describe_rop_id(rop_id)} has no {direction} buffer (MS-OXCROPS 2.2); a RopsList has no "
+            "per-ROP length, so decoding stops here and keeps the ROPs before it"
+        )
     else:
         reason = (
-            f"{describe_rop_id(rop_id)} cannot be decoded as a ROP {direction}; a RopsList has no per-ROP "
-            "length, so decoding stops here"
+            f"unknown RopId 0x{rop_id:02X} ({describe_rop_id(rop_id)}); a RopsList has no per-ROP length, so "
+            "decoding stops here and keeps the ROPs before it"
         )
-    return DecodeError(reason, offset=offset, field="RopId", expected=f"one of {supported}")
+    return DecodeError(reason, offset=offset, field="RopId", expected=f"the RopId of a ROP {direction}")
 
 
-def iter_requests(r: Reader) -> Iterator[RopRequest]:
-    """Decode ROP requests until the reader's window is used up."""
+def iter_requests(r: Reader, public_logons: frozenset[int] = frozenset()) -> Iterator[RopRequest]:
+    """Decode ROP requests until the reader's window is used up.
+
+    Two requests differ by the kind of logon they run on (RopSetMessageReadFlag's ClientData and
+    RopWritePerUserInformation's ReplGuid are sent only for one kind): a RopLogon earlier in the buffer
+    says which; ``public_logons`` names the LogonIds of public-folder logons made earlier; any other logon is
+    taken to be a private mailbox.
+    """
+    public = set(public_logons)
     while not r.at_end():
         start = r.offset
         rop_id = r.peek_u8("RopId")
@@ -62,7 +82,17 @@ def iter_requests(r: Reader) -> Iterator[RopRequest]:
         if cls is None:
             raise _unknown(rop_id, start, "request")
         r.u8("RopId")
-        yield cls.decode_body(r)
+        if issubclass(cls, GenericRopRequest):
+            logon = r.peek_u8("LogonId")
+            request = cls.decode_body(r, private_logon=logon not in public)
+        else:
+            request = cls.decode_body(r)
+        if isinstance(request, RopLogonRequest):
+            if request.logon_flags & LOGON_FLAG_PRIVATE:
+                public.discard(request.logon_id)
+            else:
+                public.add(request.logon_id)
+        yield request
 
 
 def decode_requests(rops: bytes, *, base: int = 0) -> list[RopRequest]:
@@ -103,26 +133,29 @@ class _Pairing:
             )
         request = self._pending[self._next]
         self._next += 1
-        if request.rop_id != rop_id:
+        if RESPONSE_ROP_ID.get(request.rop_id, request.rop_id) != rop_id:
             raise DecodeError(
                 f"response {describe_rop_id(rop_id)} does not answer request #{self._next} "
                 f"{describe_rop_id(request.rop_id)}: the output buffer does not follow the input buffer",
                 offset=offset,
                 field="RopId",
-                expected=f"0x{request.rop_id:02X}",
+                expected=f"0x{RESPONSE_ROP_ID.get(request.rop_id, request.rop_id):02X}",
             )
         columns: tuple[int, ...] | None = self._default_columns
-        if isinstance(request, RopQueryRowsRequest):
-            columns = self._table_columns.get(request.input_handle_index, self._default_columns)
+        handle = _input_handle(request)
+        if request.rop_id in _TABLE_ROWS and handle is not None:
+            columns = self._table_columns.get(handle, self._default_columns)
         return ResponseContext(request=request, columns=columns)
 
     def record(self, response: RopResponse, ctx: ResponseContext) -> None:
         request = ctx.request
         if isinstance(request, RopSetColumnsRequest) and isinstance(response, RopSetColumnsResponse):
             self._table_columns[request.input_handle_index] = tuple(request.property_tags)
-        elif isinstance(request, _CREATES_OBJECT) and not isinstance(response, RopFailureResponse):
-            # A new object at this slot: columns set on the old table there no longer apply.
-            self._table_columns.pop(request.output_handle_index, None)
+        elif request is not None and not isinstance(response, RopFailureResponse):
+            slot = _output_handle(request)
+            if slot is not None:
+                # A new object at this slot: columns set on the old table there no longer apply.
+                self._table_columns.pop(slot, None)
 
 
 def iter_responses(
