@@ -99,6 +99,8 @@ DEFAULT_PENDING_PERIOD_MS = 30000
 """X-PendingPeriod default (2.2.3.3.5); 3.2.2 says 15 s and Exchange 2013 sent 15000 (PROTOCOL.md §2.6 ⚠)."""
 MAX_SERVER_TEXT = 8192
 """Most bytes read of the diagnostic body of a failure (HTML from the server or a proxy)."""
+ANNOTATION_ELAPSED_TIME = "mapihttp.elapsed_time"
+"""Trace annotation: the X-ElapsedTime additional header of the response (the server's processing time)."""
 MAX_BODY = 64 * 1024 * 1024
 """Largest response body accepted."""
 SHOWN_TEXT = 600
@@ -732,6 +734,9 @@ class MapiHttpEndpoint:
                 body += event.data
             elif isinstance(event, AdditionalHeader) and event.name.lower() == "x-responsecode":
                 ex.annotate("mapihttp.response_code", event.value.strip())
+            elif isinstance(event, AdditionalHeader) and event.name.lower() == "x-elapsedtime":
+                # The server's own processing time (2.2.3.3.9), for Connection Status's "Avg Proc".
+                ex.annotate(ANNOTATION_ELAPSED_TIME, event.value.strip())
 
     def _read_bounded(self, ex: _Exchange, response: httpx.Response) -> bytes:
         data = bytearray()
@@ -999,6 +1004,7 @@ def _schemes(response: httpx.Response) -> list[str]:
 
 
 __all__ = [
+    "ANNOTATION_ELAPSED_TIME",
     "CONCURRENT_TYPES",
     "CONNECT_TYPES",
     "CONTENT_TYPE",
