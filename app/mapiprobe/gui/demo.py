@@ -1,0 +1,80 @@
+"""Demo mode: the simulated organisation (:mod:`mapiprobe.simulator`) started inside the app on loopback.
+
+Its CA is trusted for this run only (the connection options carry it; nothing is installed), its host names
+reach 127.0.0.1 through ``--connect-to`` rules and its own DNS server, and the first demo user's address and
+(public, simulated) password fill the account bar. The simulator stops when the app quits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from mapiprobe.simulator.scenarios import SCENARIOS
+from mapiprobe.transport.client import ConnectionOptions
+
+
+class Demo:
+    def __init__(
+        self, scenario: str = "normal", *, gal_size: int | None = None, slow_seconds: float = 3.0
+    ) -> None:
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+        from mapiprobe.simulator import Simulator
+
+        self.sim: Any = Simulator(scenario=scenario, gal_size=gal_size, slow_seconds=slow_seconds)
+        self.started = False
+
+    def start(self) -> Demo:
+        self.sim.start()
+        self.started = True
+        return self
+
+    def stop(self) -> None:
+        if self.started:
+            self.started = False
+            self.sim.stop()
+
+    @property
+    def scenario(self) -> str:
+        return str(self.sim.scenario)
+
+    @property
+    def domain(self) -> str:
+        return str(self.sim.domain)
+
+    @staticmethod
+    def scenarios() -> dict[str, str]:
+        return dict(SCENARIOS)
+
+    def set_scenario(self, name: str) -> None:
+        self.sim.set_scenario(name)
+
+    @property
+    def user_record(self) -> Any:
+        return self.sim.users[0]
+
+    @property
+    def email(self) -> str:
+        return str(self.user_record.email)
+
+    @property
+    def user(self) -> str:
+        return str(self.user_record.user)
+
+    @property
+    def password(self) -> str:
+        return str(self.user_record.password)
+
+    def connection(self, base: ConnectionOptions | None = None) -> ConnectionOptions:
+        """``base`` plus what reaches the simulator: its host mappings, its CA (this run only), its DNS."""
+        base = base or ConnectionOptions()
+        timeout = min(base.connect_timeout, 10.0)
+        return replace(
+            base,
+            connect_to=(*base.connect_to, *self.sim.connect_to),
+            ca_certs=(*base.ca_certs, self.sim.ca_cert_path),
+            dns_server=f"127.0.0.1:{self.sim.dns_port}",
+            connect_timeout=timeout,
+            read_timeout=max(timeout, 10.0),
+        )

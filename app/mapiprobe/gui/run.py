@@ -1,0 +1,206 @@
+"""What the window's background jobs do: Autodiscover, then the mailbox and the address book sessions.
+
+Plain functions over the session layer, called on worker threads (:mod:`mapiprobe.gui.workers`); they hold
+no Qt object and return plain results. :func:`explain` turns any exception into a sentence for the pane it
+concerns (never a traceback).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mapiprobe.protocol.autodiscover import AutodiscoverResponse, build_response
+from mapiprobe.session.addressbook import AddressBookSession, AddressList
+from mapiprobe.session.autodiscover import (
+    AutodiscoverSession,
+    ConsentCallback,
+    DiscoveryOptions,
+    DiscoveryResult,
+    ProgressCallback,
+)
+from mapiprobe.session.mailbox import Folder, MailboxSession
+from mapiprobe.session.mapihttp_disabled import Comparison, compare
+from mapiprobe.transport.auth import Credentials, Secret, make_auth
+from mapiprobe.transport.client import ConnectionOptions
+from mapiprobe.transport.trace import Trace
+
+AUTH_LABELS: tuple[tuple[str, str], ...] = (
+    ("auto", "Automatic (strongest offered)"),
+    ("negotiate", "Negotiate (Kerberos/NTLM)"),
+    ("ntlm", "NTLM"),
+    ("basic", "Basic"),
+    ("bearer", "Bearer (OAuth token)"),
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    """What the account bar says (the password only in memory, as a :class:`Secret`)."""
+
+    email: str
+    url: str | None = None
+    user: str | None = None
+    password: Secret | None = field(default=None, repr=False)
+    auth: str = "auto"
+    mapi_http_disabled: bool = False
+
+    def credentials(self) -> Credentials | None:
+        user = self.user or self.email
+        if self.auth == "bearer":
+            creds = Credentials(user=user, token=self.password)
+        else:
+            creds = Credentials(
+                user=user,
+                password=self.password,
+                current_user=self.password is None and self.auth in ("ntlm", "negotiate"),
+            )
+        return None if creds.is_empty else creds
+
+
+@dataclass(frozen=True)
+class Discovered:
+    result: DiscoveryResult
+    comparison: Comparison | None = None
+    raw_xml: str = ""
+    raw_xml_note: str = ""
+
+
+def discover(
+    account: Account,
+    connection: ConnectionOptions,
+    trace: Trace,
+    cancel: threading.Event,
+    *,
+    consent: ConsentCallback | None = None,
+    progress: ProgressCallback | None = None,
+) -> Discovered:
+    """Autodiscover as Outlook does; with MapiHttpDisabled emulated also the run with the header (compare)."""
+    options = DiscoveryOptions(
+        url=account.url or None,
+        mapi_http_disabled=account.mapi_http_disabled,
+        candidate_timeout=min(connection.connect_timeout, 10.0),
+    )
+    kwargs: dict[str, Any] = {
+        "user": account.user or account.email,
+        "credentials": account.credentials(),
+        "auth_scheme": account.auth,
+        "connection": connection,
+        "consent": consent,
+        "progress": progress,
+        "cancel": cancel,
+        "trace": trace,
+    }
+    comparison = None
+    if account.mapi_http_disabled:
+        comparison = compare(account.email, options=replace(options, mapi_http_disabled=False), **kwargs)
+        result = comparison.without_header
+    else:
+        result = AutodiscoverSession(account.email, options=options, **kwargs).run()
+    xml, note = raw_xml(result, trace)
+    return Discovered(result, comparison, xml, note)
+
+
+def raw_xml(result: DiscoveryResult, trace: Trace) -> tuple[str, str]:
+    """The answer's XML as the server sent it (from the trace, once it keeps bodies), else re-written from
+    the parsed answer, with a note saying which."""
+    if result.url:
+        for record in reversed(trace.records):
+            body = getattr(record, "response_body", None)
+            if record.method == "POST" and record.url == result.url and body:
+                return bytes(body).decode("utf-8", "replace"), "as received"
+    response: AutodiscoverResponse | None = result.raw_response
+    if response is None:
+        return "", "no Autodiscover answer"
+    return build_response(response).decode("utf-8"), "re-written from the parsed answer"
+
+
+def mailbox_target(result: DiscoveryResult) -> tuple[str, str] | None:
+    """(mailbox URL, legacy DN) from the answer, or None when it has no MAPI/HTTP settings."""
+    response = result.response
+    if response is None or response.mapi_http is None or response.user is None:
+        return None
+    url = response.mapi_http.mailstore_url
+    dn = response.user.legacy_dn
+    return (url, dn) if url and dn else None
+
+
+def address_book_url(result: DiscoveryResult) -> str | None:
+    response = result.response
+    if response is None or response.mapi_http is None:
+        return None
+    return response.mapi_http.addressbook_url
+
+
+def open_mailbox(  # noqa: PLR0917
+    account: Account,
+    url: str,
+    user_dn: str,
+    connection: ConnectionOptions,
+    trace: Trace,
+    cancel: threading.Event,
+) -> tuple[MailboxSession, Folder]:
+    """Connect, RopLogon and read the folder tree; the session stays open for the Folders tab."""
+    auth = make_auth(account.credentials(), account.auth)
+    session = MailboxSession(
+        url, user_dn=user_dn, auth=auth, connection=connection, trace=trace, cancel=cancel
+    )
+    try:
+        session.open()
+        tree = session.folder_tree()
+    except BaseException:
+        session.close()
+        raise
+    return session, tree
+
+
+@dataclass(frozen=True)
+class AddressBookOpened:
+    session: AddressBookSession
+    lists: list[AddressList]
+    gal_total: int
+
+
+def open_address_book(
+    account: Account, url: str, connection: ConnectionOptions, trace: Trace, cancel: threading.Event
+) -> AddressBookOpened:
+    """Bind, read the address lists and the GAL's size; the session stays open for the Address Book tab."""
+    auth = make_auth(account.credentials(), account.auth)
+    session = AddressBookSession(url, auth=auth, connection=connection, trace=trace, cancel=cancel)
+    try:
+        session.bind()
+        lists = session.address_lists()
+        total = session.count(0)
+    except BaseException:
+        session.close()
+        raise
+    return AddressBookOpened(session, lists, total)
+
+
+def explain(exc: BaseException) -> str:
+    """An exception in words for the pane it concerns (the message, never a traceback)."""
+    message = getattr(exc, "message", None)
+    if isinstance(message, str) and message:
+        text = message
+    else:
+        text = str(exc) or type(exc).__name__
+    name = type(exc).__name__
+    if name == "RequestCancelled":
+        return "Stopped."
+    return text
+
+
+__all__ = [
+    "AUTH_LABELS",
+    "Account",
+    "AddressBookOpened",
+    "Discovered",
+    "address_book_url",
+    "discover",
+    "explain",
+    "mailbox_target",
+    "open_address_book",
+    "open_mailbox",
+    "raw_xml",
+]
