@@ -45,6 +45,14 @@ def live(url: str = URL, **kw: object) -> EndpointSession:
     return EndpointSession(kind=MAIL, url=url, **kw)  # type: ignore[arg-type]
 
 
+def test_annotation_names_agree_with_the_transport() -> None:
+    from mapiprobe.session import status
+    from mapiprobe.transport import auth, mapihttp
+
+    assert status.ANNOTATION_ELAPSED_TIME == mapihttp.ANNOTATION_ELAPSED_TIME
+    assert status.ANNOTATION_AUTH_SCHEME == auth.ANNOTATION_AUTH_SCHEME
+
+
 def test_columns_are_outlooks() -> None:
     assert COLUMNS == (
         "Server name",

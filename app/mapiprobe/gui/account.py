@@ -3,6 +3,9 @@ keyring), authentication method, the MapiHttpDisabled emulation, Start and Stop.
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -15,14 +18,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mapiprobe.gui.run import AUTH_LABELS, Account
-from mapiprobe.session.mapihttp_disabled import (
-    REGISTRY_KEY,
-    REGISTRY_VALUE,
-    RegistrySetting,
-    registry_setting,
+if TYPE_CHECKING:  # the session layer is imported on first use, not before the window shows
+    from mapiprobe.gui.run import Account
+    from mapiprobe.session.mapihttp_disabled import RegistrySetting
+
+REGISTRY_KEY = r"Software\Microsoft\Exchange"  # as session/mapihttp_disabled.py reads it
+REGISTRY_VALUE = "MapiHttpDisabled"
+AUTH_LABELS: tuple[tuple[str, str], ...] = (
+    ("auto", "Automatic (strongest offered)"),
+    ("negotiate", "Negotiate (Kerberos/NTLM)"),
+    ("ntlm", "NTLM"),
+    ("basic", "Basic"),
+    ("bearer", "Bearer (OAuth token)"),
 )
-from mapiprobe.transport.auth import Secret
 
 MAPIHTTP_TOOLTIP = (
     "Emulate Outlook with the registry value\n"
@@ -65,10 +73,17 @@ class AccountBar(QGroupBox):
         self.mapi_http_disabled = QCheckBox("Emulate MapiHttpDisabled", self)
         self.mapi_http_disabled.setObjectName("mapiHttpDisabledCheck")
         self.mapi_http_disabled.setToolTip(MAPIHTTP_TOOLTIP)
-        setting = registry if registry is not None else registry_setting()
-        self.registry_label = QLabel(_registry_text(setting), self)
+        if registry is None and sys.platform == "win32":
+            from mapiprobe.session.mapihttp_disabled import registry_setting
+
+            registry = registry_setting()
+        self.registry_label = QLabel(_registry_text(registry), self)
         self.registry_label.setObjectName("registryValueLabel")
-        self.registry_label.setToolTip(setting.message)
+        self.registry_label.setToolTip(
+            registry.message
+            if registry is not None
+            else "not Windows: Outlook's registry switch does not exist here"
+        )
         self.registry_label.setEnabled(False)
         self.start = QPushButton("Start", self)
         self.start.setObjectName("startButton")
@@ -102,6 +117,9 @@ class AccountBar(QGroupBox):
         grid.setColumnStretch(3, 3)
 
     def account(self) -> Account:
+        from mapiprobe.gui.run import Account
+        from mapiprobe.transport.auth import Secret
+
         password = self.password.text()
         return Account(
             email=self.email.text().strip(),
@@ -122,7 +140,9 @@ class AccountBar(QGroupBox):
         self.stop.setEnabled(running)
 
 
-def _registry_text(setting: RegistrySetting) -> str:
+def _registry_text(setting: RegistrySetting | None) -> str:
+    if setting is None:
+        return "(registry: not Windows)"
     if not setting.available:
         return "(registry: not Windows)" if "not Windows" in setting.message else "(registry: unreadable)"
     if not setting.present:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
@@ -63,27 +64,30 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _connection(args: argparse.Namespace) -> object:
-    from mapiprobe.transport.client import ConnectionOptions, parse_connect_to
+def _connection(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the run's ConnectionOptions (built when first needed, so that the window
+    shows before transport/ and httpx are imported)."""
+    if args.connect_to:
+        from mapiprobe.transport.client import parse_connect_to
 
-    for rule in args.connect_to:
-        try:
-            parse_connect_to(rule)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        for rule in args.connect_to:
+            try:
+                parse_connect_to(rule)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
     for path in args.ca_cert:
         if not Path(path).is_file():
             raise UsageError(f"--ca-cert {path}: no such file")
     if not args.timeout > 0:
         raise UsageError("--timeout must be a positive number of seconds")
-    return ConnectionOptions(
-        connect_to=tuple(args.connect_to),
-        ca_certs=tuple(Path(p) for p in args.ca_cert),
-        insecure=bool(args.insecure),
-        connect_timeout=args.timeout,
-        read_timeout=max(args.timeout, 30.0),
-        dns_server=args.dns_server,
-    )
+    return {
+        "connect_to": tuple(args.connect_to),
+        "ca_certs": tuple(Path(p) for p in args.ca_cert),
+        "insecure": bool(args.insecure),
+        "connect_timeout": args.timeout,
+        "read_timeout": max(args.timeout, 30.0),
+        "dns_server": args.dns_server,
+    }
 
 
 def build_window(argv: list[str]) -> QMainWindow:
@@ -105,7 +109,7 @@ def build_window(argv: list[str]) -> QMainWindow:
     dark = prefs.system_is_dark() if app is not None else False
     persist = not (args.self_test or args.no_settings)
     window = MainWindow(
-        demo.connection(base) if demo is not None else base,  # type: ignore[arg-type]
+        demo.connection(base) if demo is not None else base,
         demo=demo,
         persist=persist,
         dark=dark,
@@ -143,6 +147,24 @@ def _self_test(window: QMainWindow) -> None:
     QTimer.singleShot(0, report)
 
 
+def _prewarm() -> None:
+    """Import the session layer on a background thread once the window is up, so that the first Start does
+    not wait for it (the window itself never needs it to show)."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for name in (
+            "mapiprobe.session.autodiscover",
+            "mapiprobe.session.mapihttp_disabled",
+            "mapiprobe.session.mailbox",
+            "mapiprobe.session.addressbook",
+        ):
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name="prewarm-imports", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from PySide6.QtCore import Qt
@@ -169,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if self_test:
         _self_test(window)
+    else:
+        QTimer.singleShot(200, _prewarm)
     code = app.exec()
     prefs.close_log()
     return int(code)

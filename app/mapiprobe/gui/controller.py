@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -32,10 +32,6 @@ from mapiprobe.gui.run import (
     open_mailbox,
 )
 from mapiprobe.gui.workers import AskMainThread, Runner
-from mapiprobe.session.addressbook import AMBIGUOUS, RESOLVED, AbEntry, AddressBookSession
-from mapiprobe.session.autodiscover import ConsentRequest, ProgressEvent
-from mapiprobe.session.mailbox import Folder, MailboxSession, MessageSummary
-from mapiprobe.session.state import SessionState
 from mapiprobe.session.status import (
     DIRECTORY,
     MAIL,
@@ -45,8 +41,13 @@ from mapiprobe.session.status import (
     describe_rpc_http,
     status_rows,
 )
-from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.trace import Trace
+
+if TYPE_CHECKING:  # the session layer is imported by the first job, not before the window shows
+    from mapiprobe.session.addressbook import AbEntry, AddressBookSession
+    from mapiprobe.session.autodiscover import ConsentRequest, ProgressEvent
+    from mapiprobe.session.mailbox import Folder, MailboxSession, MessageSummary
+    from mapiprobe.transport.client import ConnectionOptions
 
 log = logging.getLogger("mapiprobe.gui")
 
@@ -75,10 +76,10 @@ class Controller(QObject):
     addressBookReady = Signal()
     statusChanged = Signal(str)
 
-    def __init__(self, window: Any, connection: ConnectionOptions) -> None:
+    def __init__(self, window: Any, connection: ConnectionOptions | dict[str, Any]) -> None:
         super().__init__(window)
         self.window = window
-        self.connection = connection
+        self._connection = connection
         self.runner = Runner(self)
         self.trace = Trace(limit=20000)
         self.bridge: TraceBridge | None = None
@@ -94,6 +95,19 @@ class Controller(QObject):
         self.status_timer.setInterval(1000)
         self.status_timer.timeout.connect(self.refresh_status)
         self.status_timer.start()
+
+    @property
+    def connection(self) -> ConnectionOptions:
+        """The connection options (built on first use: transport/ is imported then, not at start-up)."""
+        if isinstance(self._connection, dict):
+            from mapiprobe.transport.client import ConnectionOptions
+
+            self._connection = ConnectionOptions(**self._connection)
+        return self._connection
+
+    @connection.setter
+    def connection(self, value: ConnectionOptions) -> None:
+        self._connection = value
 
     # -- a run ------------------------------------------------------------------------------------------
 
@@ -312,7 +326,7 @@ class Controller(QObject):
                 url,
                 self.account.email if self.account else "",
                 self._display_name(),
-                state=SessionState.FAILED,
+                state="failed",
                 error=message,
             )
         )
@@ -355,7 +369,7 @@ class Controller(QObject):
                 url,
                 self.account.email if self.account else "",
                 self._display_name(),
-                state=SessionState.FAILED,
+                state="failed",
                 error=message,
             )
         )
@@ -429,7 +443,7 @@ class Controller(QObject):
 
     def _describe(self, session: Any) -> EndpointSession:
         email = self.account.email if self.account else ""
-        if isinstance(session, MailboxSession):
+        if hasattr(session, "folder_tree"):  # a MailboxSession
             return describe_mailbox(session, smtp_address=email)
         return describe_address_book(session, smtp_address=email, display_name=self._display_name())
 
@@ -570,6 +584,8 @@ class Controller(QObject):
             return book.resolve(names, container_id=tab.gal.container_id)
 
         def ok(resolutions: Any) -> None:
+            from mapiprobe.session.addressbook import AMBIGUOUS, RESOLVED
+
             rows = []
             for r in resolutions:
                 if r.status == RESOLVED and r.entry is not None:

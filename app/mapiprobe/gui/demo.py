@@ -66,8 +66,10 @@ class Demo:
     def password(self) -> str:
         return str(self.user_record.password)
 
-    def connection(self, base: ConnectionOptions | None = None) -> ConnectionOptions:
+    def connection(self, base: ConnectionOptions | dict[str, Any] | None = None) -> ConnectionOptions:
         """``base`` plus what reaches the simulator: its host mappings, its CA (this run only), its DNS."""
+        if isinstance(base, dict):
+            base = ConnectionOptions(**base)
         base = base or ConnectionOptions()
         timeout = min(base.connect_timeout, 10.0)
         return replace(

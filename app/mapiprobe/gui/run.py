@@ -9,30 +9,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mapiprobe.protocol.autodiscover import AutodiscoverResponse, build_response
-from mapiprobe.session.addressbook import AddressBookSession, AddressList
-from mapiprobe.session.autodiscover import (
-    AutodiscoverSession,
-    ConsentCallback,
-    DiscoveryOptions,
-    DiscoveryResult,
-    ProgressCallback,
-)
-from mapiprobe.session.mailbox import Folder, MailboxSession
-from mapiprobe.session.mapihttp_disabled import Comparison, compare
-from mapiprobe.transport.auth import Credentials, Secret, make_auth
-from mapiprobe.transport.client import ConnectionOptions
-from mapiprobe.transport.trace import Trace
-
-AUTH_LABELS: tuple[tuple[str, str], ...] = (
-    ("auto", "Automatic (strongest offered)"),
-    ("negotiate", "Negotiate (Kerberos/NTLM)"),
-    ("ntlm", "NTLM"),
-    ("basic", "Basic"),
-    ("bearer", "Bearer (OAuth token)"),
-)
+if TYPE_CHECKING:  # imported where used: the window shows before the session layer is loaded
+    from mapiprobe.protocol.autodiscover import AutodiscoverResponse
+    from mapiprobe.session.addressbook import AddressBookSession, AddressList
+    from mapiprobe.session.autodiscover import ConsentCallback, DiscoveryResult, ProgressCallback
+    from mapiprobe.session.mailbox import Folder, MailboxSession
+    from mapiprobe.session.mapihttp_disabled import Comparison
+    from mapiprobe.transport.auth import Credentials, Secret
+    from mapiprobe.transport.client import ConnectionOptions
+    from mapiprobe.transport.trace import Trace
 
 
 @dataclass(frozen=True)
@@ -47,6 +34,8 @@ class Account:
     mapi_http_disabled: bool = False
 
     def credentials(self) -> Credentials | None:
+        from mapiprobe.transport.auth import Credentials
+
         user = self.user or self.email
         if self.auth == "bearer":
             creds = Credentials(user=user, token=self.password)
@@ -77,6 +66,9 @@ def discover(
     progress: ProgressCallback | None = None,
 ) -> Discovered:
     """Autodiscover as Outlook does; with MapiHttpDisabled emulated also the run with the header (compare)."""
+    from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions
+    from mapiprobe.session.mapihttp_disabled import compare
+
     options = DiscoveryOptions(
         url=account.url or None,
         mapi_http_disabled=account.mapi_http_disabled,
@@ -105,6 +97,8 @@ def discover(
 def raw_xml(result: DiscoveryResult, trace: Trace) -> tuple[str, str]:
     """The answer's XML as the server sent it (from the trace, once it keeps bodies), else re-written from
     the parsed answer, with a note saying which."""
+    from mapiprobe.protocol.autodiscover import build_response
+
     if result.url:
         for record in reversed(trace.records):
             body = getattr(record, "response_body", None)
@@ -142,6 +136,9 @@ def open_mailbox(  # noqa: PLR0917
     cancel: threading.Event,
 ) -> tuple[MailboxSession, Folder]:
     """Connect, RopLogon and read the folder tree; the session stays open for the Folders tab."""
+    from mapiprobe.session.mailbox import MailboxSession
+    from mapiprobe.transport.auth import make_auth
+
     auth = make_auth(account.credentials(), account.auth)
     session = MailboxSession(
         url, user_dn=user_dn, auth=auth, connection=connection, trace=trace, cancel=cancel
@@ -166,6 +163,9 @@ def open_address_book(
     account: Account, url: str, connection: ConnectionOptions, trace: Trace, cancel: threading.Event
 ) -> AddressBookOpened:
     """Bind, read the address lists and the GAL's size; the session stays open for the Address Book tab."""
+    from mapiprobe.session.addressbook import AddressBookSession
+    from mapiprobe.transport.auth import make_auth
+
     auth = make_auth(account.credentials(), account.auth)
     session = AddressBookSession(url, auth=auth, connection=connection, trace=trace, cancel=cancel)
     try:
@@ -192,7 +192,6 @@ def explain(exc: BaseException) -> str:
 
 
 __all__ = [
-    "AUTH_LABELS",
     "Account",
     "AddressBookOpened",
     "Discovered",

@@ -3,12 +3,29 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mapiprobe.gui.models.connection_status import ConnectionStatusModel
 from mapiprobe.gui.tabs.common import table_view
+
+
+class _MiddleElide(QStyledItemDelegate):
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 class StatusPane(QGroupBox):
@@ -19,7 +36,9 @@ class StatusPane(QGroupBox):
         self.view.setSortingEnabled(True)
         self.view.horizontalHeader().setSortIndicatorShown(True)
         self.view.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # Type: Mail, then Directory
-        for column, width in enumerate((330, 150, 110, 65, 70, 65, 65, 120, 85, 70, 65, 70, 70, 95)):
+        # Server name is elided in the middle: the host and the end of the MailboxId stay visible.
+        self.view.setItemDelegateForColumn(0, _MiddleElide(self.view))
+        for column, width in enumerate((250, 130, 100, 65, 70, 50, 60, 190, 95, 70, 60, 65, 65, 90)):
             self.view.setColumnWidth(column, width)
         self.reconnect = QPushButton("Reconnect", self)
         self.reconnect.setObjectName("reconnectButton")

@@ -9,7 +9,7 @@ tab does), so this file stays a layout.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -34,7 +34,9 @@ from mapiprobe.gui.tabs.addressbook import AddressBookTab
 from mapiprobe.gui.tabs.autodiscover import AutodiscoverTab
 from mapiprobe.gui.tabs.folders import FoldersTab
 from mapiprobe.gui.tabs.requests import RequestsTab
-from mapiprobe.transport.client import ConnectionOptions
+
+if TYPE_CHECKING:
+    from mapiprobe.transport.client import ConnectionOptions
 
 log = logging.getLogger("mapiprobe.gui")
 TITLE = "mapiprobe"
@@ -46,7 +48,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        connection: ConnectionOptions,
+        connection: ConnectionOptions | dict[str, Any],
         *,
         demo: Any = None,
         persist: bool = True,
@@ -258,7 +260,7 @@ class MainWindow(QMainWindow):
     def show_demo(self, demo: Any) -> None:
         self.banner.setText(
             f"Demo: a simulated Exchange organisation ({demo.domain}) runs inside this app on 127.0.0.1 — "
-            f"scenario “{demo.scenario}”. Nothing leaves this computer. Press Start."
+            f"scenario “{demo.scenario}” (Scenario menu to change). Nothing leaves this computer."
         )
         self.banner.setVisible(True)
         self.scenario_menu.menuAction().setVisible(True)

@@ -39,14 +39,17 @@ import statistics
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from mapiprobe.session.state import SessionState
-from mapiprobe.transport.auth import ANNOTATION_AUTH_SCHEME
-from mapiprobe.transport.errors import redact_url
-from mapiprobe.transport.mapihttp import ANNOTATION_ELAPSED_TIME
-from mapiprobe.transport.trace import TraceRecord
+if TYPE_CHECKING:  # kept light at import time: the GUI imports this module before its first window
+    from mapiprobe.session.state import SessionState
+    from mapiprobe.transport.trace import TraceRecord
+
+# The same strings as transport/mapihttp.py's ANNOTATION_ELAPSED_TIME and transport/auth.py's
+# ANNOTATION_AUTH_SCHEME (tests/session/test_status.py checks they agree).
+ANNOTATION_ELAPSED_TIME = "mapihttp.elapsed_time"
+ANNOTATION_AUTH_SCHEME = "auth.scheme"
 
 MAIL = "Mail"
 DIRECTORY = "Directory"
@@ -89,7 +92,7 @@ class EndpointSession:
     smtp_address: str = ""
     display_name: str = ""
     protocol: str = HTTP  # HTTP (MAPI over HTTP) or RPC_HTTP
-    state: SessionState = SessionState.DISCONNECTED
+    state: SessionState | str = "disconnected"  # a SessionState, or its value
     error: str | None = None  # why the session failed or is not connected, in a helpdesk engineer's words
     mechanism: str | None = None  # what Negotiate really used ("kerberos" / "ntlm"), when known
     server_application: str | None = None  # X-ServerApplication, when the session kept it
@@ -265,26 +268,33 @@ def _short_version(value: str) -> str:
     return value.strip()
 
 
-_STATUS_WORDS = {
-    SessionState.CONNECTED: "Established",
-    SessionState.IDLE_PINGING: "Established",
-    SessionState.CONNECTING: "Connecting",
-    SessionState.RECONNECTING: "Reconnecting",
-    SessionState.EXPIRED: "Expired",
-    SessionState.FAILED: "Failed",
-    SessionState.DISCONNECTED: "Disconnected",
+_STATUS_WORDS = {  # by SessionState value (session/state.py)
+    "connected": "Established",
+    "idle-pinging": "Established",
+    "connecting": "Connecting",
+    "reconnecting": "Reconnecting",
+    "expired": "Expired",
+    "failed": "Failed",
+    "disconnected": "Disconnected",
 }
+
+
+def _state_value(state: Any) -> str:
+    return str(getattr(state, "value", state))
 
 
 def status_row(
     session: EndpointSession, records: Iterable[TraceRecord], *, now: float | None = None
 ) -> StatusRow:
     """The row of one session; ``records`` may be the whole trace (the session's are picked by URL)."""
+    from mapiprobe.transport.errors import redact_url
+
     now = time.time() if now is None else now
     mine = records_for(session.url, records)
     failures = sum(1 for i, r in enumerate(mine) if _failed(r, i + 1 < len(mine)))
-    live = session.state in (SessionState.CONNECTED, SessionState.IDLE_PINGING)
-    status = _STATUS_WORDS.get(session.state, session.state.value)
+    state = _state_value(session.state)
+    live = state in ("connected", "idle-pinging")
+    status = _STATUS_WORDS.get(state, state)
     if session.protocol == RPC_HTTP and not live:
         status = f"Not connected: {session.error}" if session.error else "Not connected"
     elif session.error and not live:
@@ -303,7 +313,7 @@ def status_row(
         authn=_authn(mine, session.mechanism),
         encrypt=_encrypt(session.url, mine),
         status=status,
-        session=session.state.value,
+        session=state,
         expires_in_s=_expires_in(mine, now) if live else None,
         requests=len(mine),
         failures=failures,
@@ -368,7 +378,7 @@ def describe_rpc_http(
         smtp_address=smtp_address,
         display_name=display_name,
         protocol=RPC_HTTP,
-        state=SessionState.DISCONNECTED,
+        state="disconnected",
         error=reason or "mapiprobe does not speak RPC/HTTP (Outlook Anywhere) yet",
     )
 

@@ -10,13 +10,14 @@ of folders opens at once. Contents pages are read by the window's workers; the m
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from mapiprobe.protocol.properties import PropertyValue, type_name
-from mapiprobe.session.mailbox import Folder, MessageSummary
+if TYPE_CHECKING:  # only types: the session layer loads on first use
+    from mapiprobe.protocol.properties import PropertyValue
+    from mapiprobe.session.mailbox import Folder, MessageSummary
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -254,6 +255,8 @@ class ContentsModel(QAbstractTableModel):
 
 def property_rows(values: Iterable[PropertyValue]) -> list[tuple[str, str, str, str]]:
     """Rows of the property grid: tag, name, type, value (binary as hex, errors by name)."""
+    from mapiprobe.protocol.properties import type_name
+
     rows = []
     for pv in values:
         tag = int(pv.tag)

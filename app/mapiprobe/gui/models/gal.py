@@ -15,18 +15,19 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QBrush
 
-from mapiprobe.session.addressbook import AbEntry
+if TYPE_CHECKING:
+    from mapiprobe.session.addressbook import AbEntry
 
 Index = QModelIndex | QPersistentModelIndex
 
 GAL_COLUMNS = ("Name", "E-mail address", "Title", "Department", "Office", "Phone", "Type")
 PLACEHOLDER = "…"
-PageReader = Callable[[int, int, int], Sequence[AbEntry]]
+PageReader = Callable[[int, int, int], Sequence["AbEntry"]]
 """``read(container_id, start, count)`` -> the entries (runs on the fetcher's thread)."""
 
 

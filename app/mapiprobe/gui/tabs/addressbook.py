@@ -51,6 +51,8 @@ class AddressBookTab(QWidget):
         self.check_view = table_view(self.check, "checkNamesResult", self, stretch=3)
         self.details = RowsModel(PROPERTY_COLUMNS, self)
         self.details_view = table_view(self.details, "galDetailsTable", self, stretch=3)
+        for column, width in ((0, 95), (1, 230), (2, 110)):
+            self.details_view.setColumnWidth(column, width)
         self.details_box = QGroupBox("Details", self)
         QVBoxLayout(self.details_box).addWidget(self.details_view)
 

@@ -4,6 +4,8 @@ side (with and without ``X-MapiHttpCapability``)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -18,15 +20,23 @@ from PySide6.QtWidgets import (
 )
 
 from mapiprobe.gui.models.table import RowsModel
-from mapiprobe.gui.run import Discovered
 from mapiprobe.gui.tabs.common import XmlHighlighter, message_label, monospace, show_message, table_view
-from mapiprobe.session.autodiscover import Attempt, DiscoveryResult
-from mapiprobe.transport.errors import redact_url
+
+if TYPE_CHECKING:
+    from mapiprobe.gui.run import Discovered
+    from mapiprobe.session.autodiscover import Attempt, DiscoveryResult
+
+
+def redact_url(url: str | None) -> str:
+    from mapiprobe.transport.errors import redact_url as redact
+
+    return redact(url or "")
+
 
 ATTEMPT_COLUMNS = ("Method", "URL", "Status", "Time", "Outcome")
 ENDPOINT_COLUMNS = ("Endpoint", "Where", "URL")
 LEGACY_COLUMNS = ("Type", "Setting", "Value")
-COMPARE_COLUMNS = ("Field", "With X-MapiHttpCapability", "Without (MapiHttpDisabled)")
+COMPARE_COLUMNS = ("Field", "With the header", "Without (emulated)")
 
 
 class AutodiscoverTab(QWidget):
@@ -34,7 +44,7 @@ class AutodiscoverTab(QWidget):
         super().__init__(parent)
         self.message = message_label(self)
         self.attempts = RowsModel(ATTEMPT_COLUMNS, self)
-        self.attempts_view = table_view(self.attempts, "attemptsTable", self, stretch=1)
+        self.attempts_view = table_view(self.attempts, "attemptsTable", self, stretch=4)
         self.endpoints = RowsModel(ENDPOINT_COLUMNS, self)
         self.endpoints_view = table_view(self.endpoints, "endpointsTable", self, stretch=2)
         self.copy_button = QPushButton("Copy URL", self)
@@ -45,7 +55,7 @@ class AutodiscoverTab(QWidget):
         self.legacy_view = table_view(self.legacy, "legacyTable", self, stretch=2)
         self.legacy_box = QGroupBox("RPC/HTTP (Outlook Anywhere) settings", self)
         self.comparison = RowsModel(COMPARE_COLUMNS, self)
-        self.comparison_view = table_view(self.comparison, "comparisonTable", self)
+        self.comparison_view = table_view(self.comparison, "comparisonTable", self, stretch=2)
         self.comparison_box = QGroupBox("With and without X-MapiHttpCapability", self)
         self.comparison_note = QLabel(self)
         self.comparison_note.setWordWrap(True)
@@ -76,12 +86,13 @@ class AutodiscoverTab(QWidget):
         xml_layout.addWidget(self.raw_note)
         xml_layout.addWidget(self.raw_xml)
 
-        left = QWidget(self)
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(endpoints_box, 2)
-        left_layout.addWidget(self.legacy_box, 2)
-        left_layout.addWidget(self.comparison_box, 3)
+        self.endpoints_box = endpoints_box
+        left = QSplitter(Qt.Orientation.Vertical, self)
+        for box in (endpoints_box, self.legacy_box, self.comparison_box):
+            left.addWidget(box)
+        left.setChildrenCollapsible(False)
+        for view in (self.endpoints_view, self.legacy_view, self.comparison_view, self.attempts_view):
+            view.setMinimumHeight(60)
         lower = QSplitter(Qt.Orientation.Horizontal, self)
         lower.addWidget(left)
         lower.addWidget(xml_box)
@@ -105,6 +116,7 @@ class AutodiscoverTab(QWidget):
         self.raw_note.setText("")
         self.legacy_box.setVisible(False)
         self.comparison_box.setVisible(False)
+        self.endpoints_box.setVisible(True)
 
     def show_running(self, text: str) -> None:
         show_message(self.message, text)
@@ -147,10 +159,10 @@ class AutodiscoverTab(QWidget):
             method, url, status, time, outcome = rows[winner]
             rows[winner] = (method, url, status, time, f"✔ {outcome} (used)")
         self.attempts.set_rows(rows, user_data=list(result.attempts), bold=[winner] if winner >= 0 else [])
-        self.attempts_view.resizeColumnToContents(0)
-        self.attempts_view.resizeColumnToContents(2)
-        self.attempts_view.resizeColumnToContents(3)
-        self.attempts_view.setColumnWidth(4, 260)
+        view = self.attempts_view
+        for column in (0, 2, 3):
+            view.resizeColumnToContents(column)
+        view.setColumnWidth(1, min(560, max(300, view.sizeHintForColumn(1) + 12)))
 
     def _endpoints(self, result: DiscoveryResult) -> None:
         rows = []
@@ -179,7 +191,9 @@ class AutodiscoverTab(QWidget):
         self.legacy.set_rows(rows)
         self.legacy_view.resizeColumnToContents(0)
         self.legacy_view.resizeColumnToContents(1)
-        self.legacy_box.setVisible(bool(rows) and (response is None or response.mapi_http is None))
+        legacy_only = bool(rows) and (response is None or response.mapi_http is None)
+        self.legacy_box.setVisible(legacy_only)
+        self.endpoints_box.setVisible(not legacy_only)
 
     def _comparison(self, found: Discovered) -> None:
         comparison = found.comparison
@@ -189,7 +203,8 @@ class AutodiscoverTab(QWidget):
             return
         rows = [(d.field, d.with_header or "—", d.without_header or "—") for d in comparison.differences]
         self.comparison.set_rows(rows)
-        self.comparison_view.resizeColumnToContents(0)
+        self.comparison_view.setColumnWidth(0, 170)
+        self.comparison_view.setColumnWidth(1, 150)
         notes = [f.message for f in comparison.findings] or ["The two answers are the same."]
         self.comparison_note.setText("\n".join(notes))
         self.comparison_box.setVisible(True)

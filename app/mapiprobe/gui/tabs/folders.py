@@ -39,6 +39,8 @@ class FoldersTab(QWidget):
         self.contents_view = table_view(self.contents, "contentsTable", self, stretch=0)
         self.properties = RowsModel(PROPERTY_COLUMNS, self)
         self.properties_view = table_view(self.properties, "propertiesTable", self, stretch=3)
+        for column, width in ((0, 95), (1, 230), (2, 110)):
+            self.properties_view.setColumnWidth(column, width)
         self.properties_box = QGroupBox("Properties", self)
         QVBoxLayout(self.properties_box).addWidget(self.properties_view)
         self.contents_box = QGroupBox("Contents", self)

@@ -40,11 +40,11 @@ class RequestsTab(QWidget):
         left = QSplitter(Qt.Orientation.Vertical, self)
         left.addWidget(table_box)
         left.addWidget(fall_box)
+        left.setSizes([260, 200])
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(left)
         split.addWidget(details_box)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setSizes([760, 500])
         layout = QVBoxLayout(self)
         layout.addWidget(split)
 
