@@ -8,6 +8,7 @@ Stop cancels everything in flight (the sessions' cancel event) and closes the se
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -314,6 +315,7 @@ class Controller(QObject):
             index = tab.tree.index(0, 0)
         if index.isValid():
             tab.tree_view.setCurrentIndex(index)
+        _freeze_long_lived()
         self.mailboxReady.emit()
         self.refresh_status()
 
@@ -357,6 +359,7 @@ class Controller(QObject):
         tab.list_combo.blockSignals(False)
         tab.gal.set_list(0, opened.gal_total)
         tab.count_label.setText(f"{opened.gal_total:,} entries")
+        _freeze_long_lived()
         self.addressBookReady.emit()
         self.refresh_status()
 
@@ -624,6 +627,14 @@ class Controller(QObject):
             "details",
             counts=False,
         )
+
+
+def _freeze_long_lived() -> None:
+    """Move what exists now (modules, the window, the sessions) out of the cyclic GC's view: its full
+    collections then stay short while the GAL scrolls (measured: the longest event-loop stall of
+    benchmarks/gui_gal.py went from 53 to 21 ms)."""
+    gc.collect()
+    gc.freeze()
 
 
 def selected_object(view: QWidget, index: QModelIndex) -> Any:
