@@ -9,6 +9,11 @@ for comparison the same rows go through the whole Execute body as a server chain
 3.1.4.2.1.2.2): ten extended buffers, each a ROP output buffer with a 100-row RopQueryRows response,
 uncompressed and LZ77-compressed.
 
+A second figure decodes a ROP output buffer of mixed ROPs as a busy Outlook session gets them (RopOpenMessage,
+RopGetPropertiesAll, RopSortTable, RopReadStream, RopFastTransferSourceGetBuffer, RopNotify, RopSetProperties,
+RopDeleteMessages, RopCreateMessage and a 10-row RopQueryRows), most of them table-driven (rops/catalog.py),
+in ROPs/s and MB/s.
+
 Run: ``python benchmarks/codec.py [--rows N] [--seconds S]``
 """
 
@@ -22,10 +27,17 @@ from collections.abc import Callable
 
 from mapiprobe.protocol.emsmdb import ExecuteResponse
 from mapiprobe.protocol.execute import decode_execute_response
-from mapiprobe.protocol.properties import FileTime, PropertyRow
+from mapiprobe.protocol.properties import (
+    FileTime,
+    FolderId,
+    MessageId,
+    PropertyRow,
+    PropertyTag,
+    PropertyValue,
+)
 from mapiprobe.protocol.registry import DecodeContext
 from mapiprobe.protocol.ropbuffer import RopBuffer
-from mapiprobe.protocol.rops import RopQueryRowsResponse, decode_responses, encode_rops
+from mapiprobe.protocol.rops import RESPONSES, RopId, RopQueryRowsResponse, decode_responses, encode_rops
 from mapiprobe.protocol.rpcext import encode_ext_buffers
 
 COLUMNS = (0x0037001F, 0x001A001F, 0x0E060040, 0x0C1A001F, 0x0E080003, 0x674A0014)
@@ -54,6 +66,61 @@ def build_rows(rows: int) -> list[PropertyRow]:
 def query_rows(rows: list[PropertyRow], origin: int) -> bytes:
     resp = RopQueryRowsResponse(input_handle_index=0, origin=origin, row_data=tuple(rows), columns=COLUMNS)
     return encode_rops([resp])
+
+
+def mixed_rops(rows: list[PropertyRow]) -> list[object]:
+    """One round of mixed ROP responses (about 4 KB)."""
+    R = RESPONSES
+    values = [
+        PropertyValue(PropertyTag(0x0037001F), "Re: Server migration window"),
+        PropertyValue(PropertyTag(0x0E080003), 48213),
+        PropertyValue(PropertyTag(0x0E060040), FileTime(133_000_000_000_000_000)),
+        PropertyValue(PropertyTag(0x001A001F), "IPM.Note"),
+        PropertyValue(PropertyTag(0x10130102), b"<html>" + b"x" * 200 + b"</html>"),
+    ]
+    return [
+        R[RopId.RopOpenMessage](  # type: ignore[call-arg]
+            handle_index=1,
+            values={
+                "HasNamedProperties": 1,
+                "SubjectPrefix": {"StringType": 4, "String": "Re: "},
+                "NormalizedSubject": {"StringType": 4, "String": "Server migration window"},
+                "RecipientCount": 0,
+                "RecipientColumns": [],
+                "RecipientRows": [],
+            },
+        ),
+        R[RopId.RopGetPropertiesAll](handle_index=1, values={"PropertyValues": values}),  # type: ignore[call-arg]
+        R[RopId.RopSortTable](handle_index=2, values={"TableStatus": 0}),  # type: ignore[call-arg]
+        R[RopId.RopReadStream](handle_index=3, values={"Data": bytes(range(256)) * 2}),  # type: ignore[call-arg]
+        R[RopId.RopFastTransferSourceGetBuffer](  # type: ignore[call-arg]
+            handle_index=4,
+            values={
+                "TransferStatus": 1,
+                "InProgressCount": 0,
+                "TotalStepCount": 0,
+                "TransferBuffer": bytes(1500),
+            },
+        ),
+        R[RopId.RopNotify](  # type: ignore[call-arg]
+            values={
+                "NotificationHandle": 0x11223344,
+                "LogonId": 0,
+                "NotificationFlags": 0x8002,
+                "FolderId": FolderId.from_parts(1, 5),
+                "MessageId": MessageId.from_parts(1, 99),
+                "MessageFlags": 0,
+                "UnicodeFlag": 0,
+                "MessageClass": "IPM.Note",
+            }
+        ),
+        R[RopId.RopSetProperties](handle_index=1, values={"PropertyProblems": []}),  # type: ignore[call-arg]
+        R[RopId.RopDeleteMessages](handle_index=2, values={"PartialCompletion": 0}),  # type: ignore[call-arg]
+        R[RopId.RopCreateMessage](  # type: ignore[call-arg]
+            handle_index=5, values={"HasMessageId": 1, "MessageId": MessageId.from_parts(1, 100)}
+        ),
+        RopQueryRowsResponse(input_handle_index=2, origin=1, row_data=tuple(rows[:10]), columns=COLUMNS),
+    ]
 
 
 def measure(label: str, func: Callable[[], object], rows: int, size: int, seconds: float) -> None:
@@ -100,6 +167,33 @@ def main() -> None:
     measure("Execute body, 10 chained buffers", execute_body(body), args.rows, len(body), args.seconds)
     measure(
         "Execute body, 10 chained, LZ77", execute_body(compressed), args.rows, len(compressed), args.seconds
+    )
+
+    mixed = mixed_rops(rows) * 12  # about 48 KB: what fits one ROP output buffer (RopSize is a u16)
+    mixed_bytes = encode_rops(mixed)  # type: ignore[arg-type]
+    measure_rops(
+        "Mixed ROP output buffer (10 kinds)",
+        lambda: decode_responses(mixed_bytes, None, COLUMNS),
+        len(mixed),
+        len(mixed_bytes),
+        args.seconds,
+    )
+
+
+def measure_rops(label: str, func: Callable[[], object], count: int, size: int, seconds: float) -> None:
+    func()  # warm up
+    n = 0
+    start = time.perf_counter()
+    while True:
+        func()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            break
+    per = elapsed / n
+    print(
+        f"{label:<44} {count / per:>10,.0f} ROPs/s {size / per / 1e6:>8.2f} MB/s "
+        f"({per * 1e3:.2f} ms per buffer of {count} ROPs, {size:,} bytes, {n} runs)"
     )
 
 

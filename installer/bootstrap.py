@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 MIN_PYTHON = (3, 11)
 
-# Shared libraries the PySide6 wheels load (offscreen and xcb platforms), Xvfb for screenshots, and the MIT
-# Kerberos KDC and headers the Kerberos tests use.
+# Shared libraries the PySide6 wheels load (offscreen and xcb platforms), Xvfb for screenshots, the MIT
+# Kerberos KDC and headers the Kerberos tests use, and the tools that build and test the Windows installers.
 APT_PACKAGES = [
     "libgl1",
     "libegl1",
@@ -55,6 +55,15 @@ APT_PACKAGES = [
     "krb5-admin-server",
     "krb5-user",
     "libkrb5-dev",
+    # The diagnosis report is opened in a real browser by tests/diagnostics/test_report_browser.py.
+    "chromium",
+    # The Windows installers (installer/build.py) and their test under Wine (tests/installer): NSIS and wixl
+    # build them, Wine 64-bit runs them, mingw-w64 builds the test's stand-in DLLs.
+    "nsis",
+    "wixl",
+    "wine",
+    "wine64",
+    "gcc-mingw-w64-x86-64-win32",
 ]
 
 

@@ -6,12 +6,16 @@ How everything produced by the suite is seen:
   :class:`TraceRecord` any test produces is kept, adds a handler to the root logger that keeps every log
   record that is emitted, and watches the simulator's ``Set-Cookie`` headers to learn the cookie values it
   hands out (the secrets to look for besides the demo passwords and tokens).
+* Records are scanned with their bodies (:attr:`TraceRecord.request_body`/``response_body``): as
+  latin-1 and UTF-16LE text, and what the client sent for the raw ``NTLMSSP`` signature too
+  (:func:`_record_texts` says why a server's bytes are not).
 * :func:`test_the_suite_so_far_leaked_nothing` scans what the tests before it produced and registers a small
   plugin that scans again after each later test (its new trace and log records and its captured output,
   ``report.sections``) and marks that test failed if anything leaked.
 * :func:`test_every_command_and_scheme_leaks_nothing` produces traces, logs (root at DEBUG) and reports of its
   own: every network command, every scheme (Basic, NTLM, Negotiate, Bearer), wrong passwords, ``--trace``,
-  ``--json``, ``-v``, the probe, and ``--save-password`` into an in-memory keyring.
+  ``--json``, ``-v``, the probe, ``--save-har`` (the HAR file is scanned) and ``--save-password`` into an
+  in-memory keyring.
 """
 
 from __future__ import annotations
@@ -111,19 +115,48 @@ def secrets() -> set[str]:
     return found
 
 
-def leaks_in(text: str, known: set[str]) -> list[str]:
+def leaks_in(text: str, known: set[str], *, ntlm: bool = True) -> list[str]:
+    """Secrets in ``text``; ``ntlm`` False skips the bare NTLM-signature check (for what a server sent)."""
     problems = [f"secret {s[:3]}…{s[-2:]} ({len(s)} chars)" for s in known if s and s in text]
-    if NTLM_B64 in text:
+    if ntlm and NTLM_B64 in text:
         problems.append("an NTLM message (base64 of NTLMSSP)")
     for match in _TOKEN_AFTER_SCHEME.finditer(text):
         problems.append(f"an unredacted authorization token after {match.group(0).split()[0]}")
     return problems
 
 
-def _record_text(rec: TraceRecord) -> str:
+def _body_text(body: bytes | None) -> str:
+    """A body as latin-1 text (every byte one character, so a secret in ASCII or UTF-8 shows as it is) and as
+    UTF-16LE text (MAPI strings)."""
+    if not body:
+        return ""
+    return "\n" + body.decode("latin-1") + "\n" + body.decode("utf-16-le", "replace")
+
+
+def _record_texts(rec: TraceRecord) -> tuple[str, str]:
+    """(what the client sent, everything else) of a record, bodies included.
+
+    Every part is checked for the known secrets and for a credential after a scheme name ("NTLM TlRM...").
+    The bare NTLM signature (base64 or raw) is looked for only in what the client sent, the request headers
+    and body, where our NTLM messages travel: elsewhere a record holds bytes and text a server chose (response
+    headers and body, X-ResponseCode, error messages that quote the server), which may hold anything. The
+    MAPI/HTTP fuzz test's answers are drawn by hypothesis, which mixes in constants of the loaded modules,
+    such as b"NTLMSSP\0..." and "TlRMTVNTUA" from the auth tests; a server that echoes our Authorization
+    header does so after its scheme name, and that is still caught.
+    """
     fields = dataclasses.asdict(rec)
     fields.pop("tls_certificate_der", None)
-    return json.dumps(fields, default=str)
+    request_body, response_body = fields.pop("request_body", None), fields.pop("response_body", None)
+    ours = json.dumps(fields.pop("request_headers", ()), default=str) + _body_text(request_body)
+    if request_body and b"NTLMSSP\0" in request_body:
+        ours += "\n" + NTLM_B64
+    theirs = json.dumps(fields, default=str) + _body_text(response_body)
+    return ours, theirs
+
+
+def _record_leaks(rec: TraceRecord, known: set[str]) -> list[str]:
+    ours, theirs = _record_texts(rec)
+    return leaks_in(ours, known) + leaks_in(theirs, known, ntlm=False)
 
 
 def take_new() -> tuple[list[TraceRecord], list[str]]:
@@ -139,7 +172,7 @@ def scan(extra: str = "") -> list[str]:
     known = secrets()
     problems: list[str] = []
     for rec in records:
-        problems += [f"trace {rec.method} {rec.url}: {p}" for p in leaks_in(_record_text(rec), known)]
+        problems += [f"trace {rec.method} {rec.url}: {p}" for p in _record_leaks(rec, known)]
     for line in logs:
         problems += [f"log {line[:60]!r}: {p}" for p in leaks_in(line, known)]
     if extra:
@@ -183,6 +216,31 @@ def test_the_scanner_finds_what_it_looks_for() -> None:
     )
     assert leaks_in(f"Bearer {demo_token(ORG, alice)}", known)
     assert not leaks_in("Authorization: NTLM [redacted]; Cookie: MapiContext=[redacted]", known)
+
+    # Bodies are scanned too: a password in a form, a UTF-16LE one in a MAPI body, a raw NTLM message that
+    # we sent; what a server sent is checked for secrets, not for a bare NTLM signature (_record_texts).
+    def record(**kw: Any) -> TraceRecord:
+        return TraceRecord(seq=1, method="POST", url="https://x/", started_at=0.0, **kw)
+
+    form = f"user=alice&password={alice.password}".encode()
+    utf16 = b"\x00\x01" + alice.password.encode("utf-16-le") + b"\x00\x00"
+    for rec in (
+        record(request_body=form),
+        record(response_body=form),
+        record(response_body=utf16),
+        record(request_body=b"\x05\x00\x10\x03NTLMSSP\x00\x03\x00\x00\x00"),  # an RPC auth3 PDU
+        record(response_body=b"<pre>Authorization: NTLM TlRMTVNTUAADAAAAGAAYAEgAAAA=</pre>"),
+        record(response_headers=(("WWW-Authenticate", "NTLM TlRMTVNTUAACAAAADAAMADgAAAA="),)),
+        record(request_headers=(("X-Debug", "TlRMTVNTUAABAAAA"),)),
+    ):
+        assert _record_leaks(rec, known), rec
+    for rec in (
+        record(request_body=b"\x00abc"),
+        record(response_body=b"\x00\x01NTLMSSP\x00\x01\x00\x00\x00 fuzz"),
+        record(response_headers=(("X-RequestId", "TlRMTVNTUA"),)),
+        record(response_code="TlRMTVNTUA", error="X-ResponseCode 'TlRMTVNTUA' is not a number"),
+    ):
+        assert not _record_leaks(rec, known), rec
 
 
 class _MemoryKeyring(KeyringBackend):
@@ -253,7 +311,23 @@ def test_every_command_and_scheme_leaks_nothing(
     try:
         assert run("normal", "autodiscover", email, "--trace", "--json", "--save-password") == 0
         assert run("normal", "autodiscover", email, "--trace", password=None) == 0  # the saved password
-        assert run("windows-auth", "folders", email, "--auth", "ntlm", "--trace", "--json") == 0
+        har = tmp_path / "ntlm.har"
+        assert (
+            run(
+                "windows-auth",
+                "folders",
+                email,
+                "--auth",
+                "ntlm",
+                "--trace",
+                "--json",
+                "--save-har",
+                str(har),
+            )
+            == 0
+        )
+        outputs.append(har.read_text(encoding="utf-8"))  # a saved run is output too
+        assert "NTLM [redacted]" in outputs[-1]
         assert run("windows-auth", "folders", email, "--trace", "-v") == 0
         assert (
             run("windows-auth", "addresslists", email, "--addressbook-url", nspi, "--auth", "negotiate") == 0

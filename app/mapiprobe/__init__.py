@@ -2,7 +2,7 @@
 
 Layers (an import only goes downward)::
 
-    gui/, cli.py        thin front ends
+    gui/, cli/          thin front ends
     diagnostics/        step-by-step checks, remedies, reports
     session/            Autodiscover discovery, mailbox and address-book sessions
     transport/          httpx client, authentication, TLS inspection, redacted traces

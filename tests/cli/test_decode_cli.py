@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from mapiprobe.cli import main, parse_hex
+from mapiprobe.cli.main import main, parse_hex
 
 # MS-OXCROPS 4.4: a ROP input buffer with two RopRelease requests and the handle table 0x6F, 0x6E.
 RELEASE_X2 = "08 00 01 00 00 01 00 01 6F 00 00 00 6E 00 00 00"

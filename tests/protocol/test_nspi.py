@@ -316,17 +316,100 @@ def test_mailbox_url_request_with_a_doubled_nul() -> None:
     )
 
 
-def test_getmatches_with_a_filter_is_refused_clearly() -> None:
-    req = GetMatchesRequest(filter=b"\x03\x02\x00\x00\x00", row_count=10)
-    raw = req.encode()
-    with pytest.raises(DecodeError, match="restriction filters not supported") as info:
-        GetMatchesRequest.decode(raw)
-    assert info.value.field == "Filter"
-    # Without a filter it round-trips; the response side needs no restriction.
+def test_getmatches_filter_is_a_restriction_tree() -> None:
+    """Constructed from MS-OXCMAPIHTTP 2.2.5.5.1 and MS-OXCDATA 2.12.5 in gromox's form (32-bit counts,
+    HasValue 0xFF before the value and inside the string value ⚠ [I gromox])."""
+    from mapiprobe.protocol.restriction import Restriction
+
+    raw = bytes.fromhex(
+        "00000000 00 00 00000000"  # Reserved, no State, no MinimalIds, InterfaceOptionFlags
+        "01 00 01000000"  # HasFilter; AndRestriction, RestrictCount 1 (u32)
+        "04 04 1F000130 FF 1F000130 FF 4100 0000"  # PropertyRestriction RELOP_EQ PidTagDisplayName = "A"
+        "00 0A000000 00 00000000"  # no PropertyName, RowCount 10, no Columns, aux 0
+    )
+    req = GetMatchesRequest.decode(raw)
+    assert isinstance(req.filter, Restriction)
+    view = to_jsonable(req.filter)
+    assert view["RestrictType"] == "AndRestriction"
+    leaf = view["Restricts"][0]
+    assert (leaf["RestrictType"], leaf["RelOp"], leaf["PropTag"]["Name"]) == (
+        "PropertyRestriction",
+        "RELOP_EQ",
+        "PidTagDisplayName",
+    )
+    assert leaf["TaggedValue"]["Value"] == "A"
+    assert req.filter_form == "HasValue"
+    assert req.encode() == raw
+    assert (
+        GetMatchesRequest(filter=req.filter, filter_form="HasValue", row_count=10, state=None).encode() == raw
+    )
+    # The MS-OXCDATA form (no HasValue bytes), which mapiprobe sends, decodes too.
+    spec_form = GetMatchesRequest(filter=req.filter, row_count=10, state=None).encode()
+    assert spec_form == raw.replace(bytes.fromhex("FF 1F000130 FF"), bytes.fromhex("1F000130"))
+    assert GetMatchesRequest.decode(spec_form).filter == req.filter
+    # Raw filter bytes are still written as given; without a filter it round-trips as before.
+    assert GetMatchesRequest.decode(
+        GetMatchesRequest(filter=b"\x08\x1f\x00\x01\x30", row_count=1).encode()
+    ).filter
     plain = GetMatchesRequest(
         minimal_ids=(1, 2), property_name_guid=GUID_NSPI, property_name_id=7, row_count=3
     )
     assert GetMatchesRequest.decode(plain.encode()) == plain
+
+
+STAT_HEX = "00" * 24 + "E4040000 09040000 09040000"
+
+NEW_BODIES = [
+    # (class, constructed hex from the field table of MS-OXCMAPIHTTP 2.2.5.x, a few expected attributes)
+    (
+        "GetTemplateInfoRequest",
+        "01000000 00000000 00 E4040000 09040000 00000000",
+        {"flags": 1, "template_dn": None},
+    ),
+    (
+        "GetTemplateInfoRequest",
+        "00000000 01000000 01 2F6F3D7800 E4040000 09040000 00000000",
+        {"template_dn": "/o=x"},
+    ),
+    (
+        "GetTemplateInfoResponse",
+        "00000000 00000000 E4040000 01 01000000 02010100 FF 02000000 AABB 00000000",
+        {"code_page": 1252},
+    ),
+    (
+        "ModLinkAttRequest",
+        "01000000 0D000980 10000000 01 01000000 03000000 010203 00000000",
+        {"minimal_id": 16},
+    ),
+    ("ModLinkAttResponse", "00000000 00000000 00000000", {"error_code": 0}),
+    ("ModPropsRequest", "00000000 00 01 01000000 0211703A 00 00000000", {"state": None}),
+    ("ModPropsResponse", "00000000 05000780 00000000", {"error_code": 0x80070005}),
+    (
+        "ResortRestrictionRequest",
+        f"00000000 01 {STAT_HEX} 01 02000000 10000000 20000000 00000000",
+        {"minimal_ids": (16, 32)},
+    ),
+    (
+        "ResortRestrictionResponse",
+        f"00000000 00000000 01 {STAT_HEX} 01 02000000 20000000 10000000 00000000",
+        {"minimal_ids": (32, 16)},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "hexdata", "expected"), NEW_BODIES, ids=[n[0] for n in NEW_BODIES])
+def test_template_modify_and_resort_bodies_constructed(name: str, hexdata: str, expected: dict) -> None:
+    cls = getattr(nspi, name)
+    raw = bytes.fromhex(hexdata)
+    body = cls.decode(raw)
+    for attr, value in expected.items():
+        assert getattr(body, attr) == value
+    assert body.encode() == raw
+    assert cls.decode(body.encode()) == body
+
+
+def test_all_nineteen_request_types() -> None:
+    assert len(nspi.REQUEST_CLASSES) == len(nspi.RESPONSE_CLASSES) == 19
 
 
 def test_counts_above_100000_are_refused() -> None:
@@ -709,6 +792,46 @@ BODIES: dict[str, st.SearchStrategy[Any]] = {
         GetAddressBookUrlRequest, flags=u32s, user_dn=text, doubled_nul=st.booleans(), auxiliary_buffer=aux
     ),
     "GetAddressBookUrlResponse": _response(GetAddressBookUrlResponse, server_url=text),
+    "GetTemplateInfoRequest": st.builds(
+        nspi.GetTemplateInfoRequest,
+        flags=u32s,
+        display_type=u32s,
+        template_dn=st.none() | st.text(st.characters(min_codepoint=1, max_codepoint=0x7E), max_size=8),
+        code_page=u32s,
+        locale_id=u32s,
+        auxiliary_buffer=aux,
+    ),
+    "GetTemplateInfoResponse": _response(
+        nspi.GetTemplateInfoResponse, code_page=u32s, row=st.none() | value_lists
+    ),
+    "ModLinkAttRequest": st.builds(
+        nspi.ModLinkAttRequest,
+        flags=u32s,
+        property_tag=u32s,
+        minimal_id=u32s,
+        entry_ids=st.none() | st.lists(st.binary(max_size=6), max_size=3).map(tuple),
+        auxiliary_buffer=aux,
+    ),
+    "ModLinkAttResponse": _response(nspi.ModLinkAttResponse),
+    "ModPropsRequest": st.builds(
+        nspi.ModPropsRequest,
+        reserved=u32s,
+        state=opt_stats,
+        property_tags_to_remove=opt_tags,
+        property_values=st.none() | value_lists,
+        auxiliary_buffer=aux,
+    ),
+    "ModPropsResponse": _response(nspi.ModPropsResponse),
+    "ResortRestrictionRequest": st.builds(
+        nspi.ResortRestrictionRequest,
+        reserved=u32s,
+        state=opt_stats,
+        minimal_ids=st.none() | small_ids,
+        auxiliary_buffer=aux,
+    ),
+    "ResortRestrictionResponse": _response(
+        nspi.ResortRestrictionResponse, state=opt_stats, minimal_ids=st.none() | small_ids
+    ),
 }
 
 
@@ -866,6 +989,17 @@ SAMPLES: dict[str, list[Any]] = {
     "GetMailboxUrlResponse": [GetMailboxUrlResponse(server_url="https://h/mapi/emsmdb/?MailboxId=x")],
     "GetAddressBookUrlRequest": [GetAddressBookUrlRequest(user_dn="/o=a/cn=u")],
     "GetAddressBookUrlResponse": [GetAddressBookUrlResponse(server_url="https://h/mapi/nspi/")],
+    "GetTemplateInfoRequest": [
+        nspi.GetTemplateInfoRequest(flags=1),
+        nspi.GetTemplateInfoRequest(template_dn="/o=x"),
+    ],
+    "GetTemplateInfoResponse": [nspi.GetTemplateInfoResponse(code_page=1252, row=_VALUES)],
+    "ModLinkAttRequest": [nspi.ModLinkAttRequest(flags=1, minimal_id=16, entry_ids=(b"\x01\x02",))],
+    "ModLinkAttResponse": [nspi.ModLinkAttResponse()],
+    "ModPropsRequest": [nspi.ModPropsRequest(property_tags_to_remove=_TAGS, property_values=_VALUES)],
+    "ModPropsResponse": [nspi.ModPropsResponse(error_code=0x80070005)],
+    "ResortRestrictionRequest": [nspi.ResortRestrictionRequest(minimal_ids=(16, 32))],
+    "ResortRestrictionResponse": [nspi.ResortRestrictionResponse(state=_S, minimal_ids=(32, 16))],
 }
 
 SEEDS: dict[str, list[bytes]] = {

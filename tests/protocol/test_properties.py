@@ -344,14 +344,25 @@ def test_multivalue_instance_column_carries_one_value() -> None:
     assert row.to_bytes([tag]) == raw
 
 
-@pytest.mark.parametrize("prop_type", [PropType.RESTRICTION, PropType.RULE_ACTION])
-def test_restriction_and_rule_action_are_refused_clearly(prop_type: int) -> None:
-    with pytest.raises(DecodeError) as info:
-        PropertyRow.decode(Reader(b"\x00\x01\x00\x00\x00"), [(0x6679 << 16) | prop_type])
-    assert "not supported" in str(info.value)
-    assert info.value.offset == 1
+def test_restriction_and_rule_action_values_decode_in_rows() -> None:
+    # PidTagRuleCondition (PtypRestriction) and PidTagRuleActions (PtypRuleAction) of a rules table row
+    # (MS-OXORULE 2.2.1.3.1.9/10): parsed as structures, since only parsing finds their end.
+    from mapiprobe.protocol.restriction import ActionBlock, Restriction, RuleAction
+
+    cond, acts = 0x667900FD, 0x668000FE
+    restriction = Restriction.exist(0x0037001F)
+    actions = RuleAction((ActionBlock(0x0A, 0, 0, b""), ActionBlock(0x01, 0, 0, b"\x01\x02")))
+    row = PropertyRow.build([cond, acts], {cond: restriction, acts: actions})
+    raw = row.to_bytes([cond, acts])
+    assert raw == bytes.fromhex(
+        "00 08 1F003700 0200 0900 0A 00000000 00000000 0B00 01 00000000 00000000 0102"
+    )
+    back = PropertyRow.decode(Reader(raw), [cond, acts])
+    assert back.get(cond) == restriction and back.get(acts) == actions
+    with pytest.raises(DecodeError):  # an ActionLength that runs past the end is still refused
+        PropertyRow.decode(Reader(b"\x00\x01\x00\x20\x00"), [acts])
     with pytest.raises(EncodeError):
-        encode_value(prop_type, b"")
+        encode_value(PropType.RESTRICTION, b"")
 
 
 def test_unknown_and_unspecified_types() -> None:
@@ -676,7 +687,9 @@ def test_property_name_forms() -> None:
     assert to_jsonable(named) == {
         "Kind": "0x01 (Name)",
         "GUID": "{00020329-0000-0000-C000-000000000046}",
+        "PropertySet": "PS_PUBLIC_STRINGS",
         "Name": "Keywords",
+        "CanonicalName": "PidNameKeywords",
     }
     with pytest.raises(DecodeError, match="Kind 0x02"):
         PropertyName.decode(Reader(b"\x02" + guid))

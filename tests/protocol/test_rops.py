@@ -397,9 +397,12 @@ def test_responses_out_of_step_with_requests() -> None:
 
 def test_unknown_rop_ids_name_the_rop_and_offset() -> None:
     with pytest.raises(DecodeError) as info:
-        decode_requests(bytes.fromhex("01 00 00 03 00 00"), base=2)
+        decode_requests(bytes.fromhex("01 00 00 28 00 00"), base=2)
     assert info.value.offset == 5
-    assert "RopOpenMessage (0x03)" in str(info.value)
+    assert "reserved RopId 0x28" in str(info.value)
+    with pytest.raises(DecodeError) as info:  # a known ROP cut short names the field it stopped in
+        decode_requests(bytes.fromhex("01 00 00 03 00 00"), base=2)
+    assert (info.value.offset, info.value.field) == (8, "OutputHandleIndex")
     with pytest.raises(DecodeError, match="reserved RopId 0x28"):
         decode_requests(b"\x28")
     with pytest.raises(DecodeError, match="never has a response"):
@@ -415,7 +418,10 @@ def test_decode_kinds_keep_the_rops_before_a_fault() -> None:
     with pytest.raises(ProtocolError):
         table["rop-request"].func(raw, ctx)
     assert ctx.partial["RopSize"] == 0x0B
-    assert ctx.partial["RopsList"] == [RopReleaseRequest(0, 0), RopReleaseRequest(0, 1)]
+    assert ctx.partial["RopsList"][:2] == [RopReleaseRequest(0, 0), RopReleaseRequest(0, 1)]
+    cut = ctx.partial["RopsList"][2]  # the cut RopOpenMessage, with the fields read before the cut
+    assert (cut["RopId"], cut["LogonId"], cut["InputHandleIndex"]) == ("RopOpenMessage", 0, 0)
+    assert "OutputHandleIndex" not in cut
     result = table["rop-response"].func(vector("oxcrops_4_7_ropbackoff_response"), DecodeContext())
     assert result["RopSize"] == 0x18 and len(result["RopsList"]) == 2
 

@@ -7,7 +7,16 @@ import re
 import pytest
 
 from mapiprobe.protocol.properties import PropType
-from mapiprobe.protocol.tags import PID_TAGS, property_id_name, tag_by_name, tag_name
+from mapiprobe.protocol.tags import (
+    CHECKED_TAGS,
+    PID_TAGS,
+    PROPERTY_SETS,
+    named_property_name,
+    property_id_name,
+    property_set_name,
+    tag_by_name,
+    tag_name,
+)
 
 # PROTOCOL.md §5.6 (tag values confirmed there against gromox mapitags.hpp; names are MS-OXPROPS names).
 SECTION_5_6 = {
@@ -98,7 +107,10 @@ def test_every_entry_is_well_formed() -> None:
         assert re.fullmatch(r"PidTag[A-Z][A-Za-z0-9]+", name), name
         assert 0 <= tag <= 0xFFFFFFFF
         assert tag & 0xFFFF in known_types, name
-    assert len(set(PID_TAGS.values())) == len(PID_TAGS)
+    assert len(set(CHECKED_TAGS.values())) == len(CHECKED_TAGS)
+    # MS-OXPROPS itself gives a few tags two canonical names (one id used in two areas, e.g. 0x68410003
+    # PidTagScheduleInfoResourceType / PidTagSearchFolderTemplateId); no more than those six.
+    assert len(PID_TAGS) - len(set(PID_TAGS.values())) == 6
 
 
 def test_rule_types() -> None:
@@ -123,3 +135,27 @@ def test_lookup_by_name_is_forgiving() -> None:
     assert tag_by_name("Subject") == 0x0037001F
     assert tag_by_name("PidTagNoSuchThing") is None
     assert tag_by_name("") is None
+
+
+def test_generated_table_covers_ms_oxprops_and_agrees_with_the_checked_one() -> None:
+    assert len(PID_TAGS) > 600
+    # Spot checks of the generated part against MS-OXPROPS section 2 entries.
+    assert PID_TAGS["PidTagAttachDataBinary"] == 0x37010102
+    assert PID_TAGS["PidTagAttachDataObject"] == 0x3701000D
+    assert PID_TAGS["PidTagBody"] == 0x1000001F
+    assert PID_TAGS["PidTagInternetCodepage"] == 0x3FDE0003
+    assert tag_name(0x0E1F000B) == "PidTagRtfInSync"
+    # Where both name a property id, the checked table's type and name stand.
+    for name, tag in CHECKED_TAGS.items():
+        assert PID_TAGS[name] == tag
+    assert tag_name(0x39FF001F) == "PidTagAddressBookDisplayNamePrintable"
+
+
+def test_named_properties_by_property_set() -> None:
+    appointment = PROPERTY_SETS["PSETID_Appointment"]
+    assert property_set_name(appointment) == "PSETID_Appointment"
+    assert named_property_name(appointment, lid=0x820D) == "PidLidAppointmentStartWhole"
+    assert named_property_name(PROPERTY_SETS["PSETID_Common"], lid=0x8503) == "PidLidReminderSet"
+    assert named_property_name(PROPERTY_SETS["PS_PUBLIC_STRINGS"], name="keywords") == "PidNameKeywords"
+    assert named_property_name(appointment, lid=0x7FFF) is None
+    assert property_set_name(None) is None

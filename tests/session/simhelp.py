@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import trustme
 
 from mapiprobe.simulator import ReceivedRequest, Simulator
+from mapiprobe.transport.auth import Credentials, Secret, make_auth
 from mapiprobe.transport.client import ConnectionOptions
 
 
@@ -33,6 +35,14 @@ def connection(
         read_timeout=timeout,
         dns_server=f"127.0.0.1:{sim.dns_port}" if dns else None,
     )
+
+
+def real_auth(user: str, password: str) -> httpx.Auth:
+    """What the CLI uses by default (``--auth auto``): against ``normal`` that is real NTLM through pyspnego
+    on both sides (the simulator's /mapi/ offers Negotiate, NTLM and Bearer, as Exchange 2019 does)."""
+    auth = make_auth(Credentials(user=user, password=Secret(password)), "auto")
+    assert auth is not None
+    return auth
 
 
 def cli_args(

@@ -43,7 +43,7 @@ from mapiprobe.simulator.nspi import NspiHandler
 from mapiprobe.transport.errors import AuthenticationFailed, TransportError
 from mapiprobe.transport.mapihttp import BadMapiHttpResponse, ContextExpired, RequestCancelled
 from tests.hypothesis_profiles import examples
-from tests.session.simhelp import connection
+from tests.session.simhelp import connection, real_auth
 
 ANR = 0x360C001F
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -78,7 +78,7 @@ def open_session(sim: Simulator, **kwargs: object) -> AddressBookSession:
     return AddressBookSession(
         nspi_url(sim),
         user=user.user,
-        password=user.password,
+        auth=real_auth(user.user, user.password),
         connection=connection(sim, timeout=5.0),
         **kwargs,  # type: ignore[arg-type]
     )
@@ -139,7 +139,9 @@ def test_not_bound(sim: Simulator, service: MapiHttpService) -> None:
 
 
 def test_wrong_password(sim: Simulator, service: MapiHttpService) -> None:
-    session = AddressBookSession(nspi_url(sim), user="alice", password="wrong", connection=connection(sim))
+    session = AddressBookSession(
+        nspi_url(sim), user="alice", auth=real_auth("alice", "wrong"), connection=connection(sim)
+    )
     with pytest.raises(AuthenticationFailed):
         session.bind()
     assert session.state is SessionState.FAILED

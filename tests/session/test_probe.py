@@ -65,7 +65,9 @@ def test_probe_without_credentials(sim: Simulator) -> None:
     assert report.discovery is not None and report.discovery.startswith("not run")
     root, auto = report.endpoints
     assert root.status == 404 and root.offered == ()
-    assert auto.status == 401 and auto.offered == ("Basic",) and auto.realm == "contoso.test"
+    # Exchange 2019's Autodiscover defaults.
+    assert auto.status == 401 and auto.offered == ("Negotiate", "NTLM", "Bearer", "Basic")
+    assert auto.realm == "contoso.test"
     front = dict(auto.front_end)
     assert front["X-FEServer"] == "EXFE01" and front["request-id"] and front["Server"] == "Microsoft-IIS/10.0"
     assert [c.host for c in report.certificates] == ["contoso.test", "autodiscover.contoso.test"]
@@ -141,7 +143,36 @@ def test_cli_probe_json_and_text(
     )
     assert alice.password not in out + err
     code, out, _ = _cli(capsys, monkeypatch, sim, alice.email)
-    assert code == 0 and "schemes offered: Basic (realm contoso.test)" in out and "X-FEServer: EXFE01" in out
+    assert code == 0 and "X-FEServer: EXFE01" in out
+    assert "schemes offered: Negotiate, NTLM, Bearer, Basic (realm contoso.test)" in out
+    sim.set_scenario("basic-only")
+    code, out, _ = _cli(capsys, monkeypatch, sim, alice.email)
+    assert code == 0 and "schemes offered: Basic (realm contoso.test)" in out
+
+
+def test_cli_probe_shows_the_schemes_of_each_endpoint(
+    sim: Simulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``normal`` looks like Exchange 2019: Autodiscover offers Windows authentication, OAuth and Basic,
+    the /mapi/ endpoints the same without Basic; ``probe`` shows it per endpoint."""
+    alice = sim.users[0]
+    password = alice.password + "\n"
+    code, out, err = _cli(capsys, monkeypatch, sim, alice.email, "--json", "--password-stdin", stdin=password)
+    assert code == 0, err
+    offered = {
+        e["role"]: tuple(e["offered_schemes"]) for e in json.loads(out)["endpoints"] if e["status"] == 401
+    }
+    windows_oauth = ("Negotiate", "NTLM", "Bearer")
+    assert offered == {
+        "autodiscover (autodiscover.contoso.test)": (*windows_oauth, "Basic"),
+        "mailbox (external)": windows_oauth,
+        "address book (external)": windows_oauth,
+    }
+    code, out, err = _cli(capsys, monkeypatch, sim, alice.email, "--password-stdin", stdin=password)
+    assert code == 0, err
+    assert out.count("schemes offered: Negotiate, NTLM, Bearer (realm contoso.test)") == 2
+    assert out.count("schemes offered: Negotiate, NTLM, Bearer, Basic (realm contoso.test)") == 1
+    assert "Negotiate used: ntlm" in out
 
 
 def test_cli_probe_problems_insecure_and_bad_input(

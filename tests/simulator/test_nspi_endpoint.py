@@ -62,6 +62,7 @@ from mapiprobe.simulator.nspi import (
     NspiHandler,
 )
 from mapiprobe.simulator.org import Organisation, load_organisation
+from mapiprobe.transport.auth import NTLMAuth
 from tests.hypothesis_profiles import examples
 from tests.simulator.conftest import SimClient
 
@@ -678,6 +679,9 @@ _FUZZ_HANDLER = NspiHandler(_ORG, generate_directory(0, org=_ORG))
 # -- over loopback HTTPS -------------------------------------------------------------------------------
 
 
+ALICE_PASSWORD = "Alice-Demo-2024!"
+
+
 def nspi_url(sim: Simulator) -> str:
     return f"/mapi/nspi/?MailboxId={sim.users[0].mailbox_guid}@contoso.test"
 
@@ -692,7 +696,12 @@ def post(client: SimClient, path: str, request_type: str, body: bytes, cookies: 
     if cookies:
         headers["Cookie"] = cookies
     return client.https(
-        "POST", "mail.contoso.test", path, headers=headers, content=body, auth=("alice", "Alice-Demo-2024!")
+        "POST",
+        "mail.contoso.test",
+        path,
+        headers=headers,
+        content=body,
+        auth=NTLMAuth("alice", ALICE_PASSWORD),
     )
 
 
@@ -700,7 +709,10 @@ def test_bare_path_is_404_and_anonymous_is_401(client: SimClient) -> None:
     bare = client.https("POST", "mail.contoso.test", "/mapi/nspi/", content=b"")
     assert bare.status_code == 404 and "WWW-Authenticate" not in bare.headers
     anonymous = client.https("POST", "mail.contoso.test", nspi_url(client.sim), content=b"")
-    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic")
+    assert anonymous.status_code == 401
+    # Exchange 2019's /mapi/ defaults: Windows authentication and OAuth, Basic off.
+    offered = [v.split()[0] for v in anonymous.headers.get_list("WWW-Authenticate")]
+    assert offered == ["Negotiate", "NTLM", "Bearer"]
 
 
 def test_bind_query_unbind_over_https(client: SimClient) -> None:

@@ -47,9 +47,37 @@ def _settings(resp: httpx.Response) -> AutodiscoverResponse:
 
 
 def test_401_without_credentials(client: SimClient) -> None:
+    # Exchange 2019's Autodiscover defaults: Windows authentication, OAuth and Basic.
     resp = client.autodiscover(auth=None)
     assert resp.status_code == 401
-    assert resp.headers["www-authenticate"] == 'Basic realm="contoso.test"'
+    offered = [v.split()[0] for v in resp.headers.get_list("www-authenticate")]
+    assert offered == ["Negotiate", "NTLM", "Bearer", "Basic"]
+    assert 'Basic realm="contoso.test"' in resp.headers.get_list("www-authenticate")
+
+
+def test_basic_only_offers_basic_everywhere(client: SimClient, sim: Simulator) -> None:
+    sim.set_scenario("basic-only")
+    for path in (
+        "/autodiscover/autodiscover.xml",
+        f"/mapi/emsmdb/?MailboxId={sim.users[0].mailbox_guid}@contoso.test",
+    ):
+        host = "autodiscover.contoso.test" if path.startswith("/autodiscover") else "mail.contoso.test"
+        resp = client.https("POST", host, path, content=b"")
+        assert resp.status_code == 401
+        assert resp.headers.get_list("www-authenticate") == ['Basic realm="contoso.test"']
+
+
+@pytest.mark.parametrize(
+    ("scenario", "inside", "outside"), [("normal", "Ntlm", "Negotiate"), ("basic-only", "Basic", "Basic")]
+)
+def test_outlook_anywhere_auth_package(
+    client: SimClient, sim: Simulator, scenario: str, inside: str, outside: str
+) -> None:
+    # Exchange 2019: Outlook Anywhere's internal client authentication NTLM, external Negotiate.
+    sim.set_scenario(scenario)
+    resp = _settings(client.autodiscover(mapi=False))
+    packages = {p.type: p.auth_package for p in resp.legacy if p.type in ("EXCH", "EXPR", "EXHTTP")}
+    assert packages == {"EXCH": inside, "EXPR": outside, "EXHTTP": outside}
 
 
 def test_401_with_wrong_password(client: SimClient) -> None:
@@ -383,7 +411,7 @@ def test_stop_closes_every_listener() -> None:
 
 
 def test_cli_human_summary(sim: Simulator) -> None:
-    from mapiprobe.cli_simulator import _human
+    from mapiprobe.cli.simulator import _human
 
     text = _human(sim.info())
     assert str(sim.ca_cert_path) in text

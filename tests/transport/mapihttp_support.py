@@ -1,8 +1,10 @@
 """A simulator with a tiny echo MAPI/HTTP endpoint, for the tests of the MAPI/HTTP transport and machinery.
 
 The echo endpoint is mounted at ``/mapi/echo/`` on ``mail.contoso.test`` of a real loopback Simulator (TLS,
-Basic authentication). Its handler answers Connect/Bind with a greeting, echoes Execute bodies, sleeps for
-``Slow`` (body = seconds), fails ``Fail`` with X-ResponseCode 12 after the headers went out, and answers
+Basic authentication: the ``basic-only`` scenario, since these tests are about the MAPI/HTTP machinery and
+count requests one by one; real NTLM against ``normal`` is tested in test_auth_e2e.py and the session
+tests). Its handler answers Connect/Bind with a greeting, echoes Execute bodies, sleeps for ``Slow``
+(body = seconds), fails ``Fail`` with X-ResponseCode 12 after the headers went out, and answers
 NotificationWait after ``wait_s``.
 """
 
@@ -92,6 +94,7 @@ class EchoSim:
         svc.pending_period_ms = 30000
         svc.expire_all()
         svc.counters.clear()
+        self.sim.set_scenario("basic-only")
         self.handler.wait_s = 0.3
         with self.handler.lock:
             self.handler.seen.clear()
@@ -120,7 +123,7 @@ def mapi_headers(
 
 @contextmanager
 def echo_sim() -> Iterator[EchoSim]:
-    with Simulator() as sim:
+    with Simulator(scenario="basic-only") as sim:
         handler = EchoHandler()
         service = MapiHttpService(
             "echo",

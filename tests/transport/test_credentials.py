@@ -13,7 +13,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyring.errors import PasswordDeleteError, PasswordSetError
 
-from mapiprobe.cli_common import OptionError, add_connection_options, auth_from, credentials_from
+from mapiprobe.cli.options import OptionError, add_connection_options, auth_from, credentials_from
 from mapiprobe.transport import credentials as store
 from mapiprobe.transport.auth import AutoAuth, BearerAuth, NTLMAuth, Secret
 

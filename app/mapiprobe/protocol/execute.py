@@ -14,6 +14,7 @@ for ``execute-request``, ``execute-response`` and the Execute bodies of ``mapiht
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from .rops import RopRequest, encode_rops
 from .rops.base import Rop
 from .rops.codec import iter_requests, iter_responses
 from .rpcext import encode_ext_buffers, iter_ext_buffers
+from .salvage import salvage_ext_buffers, salvage_rop_buffer, salvage_rops
 from .wire import Reader
 
 # Offsets of RopBuffer inside the bodies: Flags u32, RopBufferSize u32 (request);
@@ -69,7 +71,7 @@ def _decode_chain(
             raise exc.at(base) from None
         entry: dict[str, Any] = {"RPC_HEADER_EXT": ext.header}
         out.append(entry)
-        rop_list: list[Rop] = []
+        rop_list: list[Any] = []
         try:
             buf = RopBuffer.decode(ext.payload)
             entry["RopSize"] = buf.rop_size
@@ -84,6 +86,12 @@ def _decode_chain(
             for rop in rops:
                 rop_list.append(rop)
         except ProtocolError as exc:
+            if "RopsList" in entry:  # add the cut ROP with its fields up to the last complete one
+                again = salvage_rops(buf.rops, base=2, requests=requests, columns=columns)
+                if again.cut is not None:
+                    rop_list.append(again.cut)
+            else:  # RopSize disagrees with the payload: read the RopsList as far as it goes
+                salvage_rop_buffer(ext.payload, entry, requests=requests, columns=columns)
             if ext.header.compressed:
                 raise exc.annotate(
                     f"offset counts in the decompressed payload of extended buffer {len(out)}"
@@ -92,9 +100,55 @@ def _decode_chain(
         pos += _RPC_HEADER_EXT_SIZE + ext.header.size
 
 
+def _salvage_body(
+    data: bytes,
+    progress: dict[str, Any],
+    offset: int,
+    ctx: DecodeContext,
+    exc: ProtocolError,
+    *,
+    requests: bool,
+) -> ProtocolError:
+    """After a body failed to decode: read the RopBuffer bytes that are there (a cut capture, a RopBufferSize
+    larger than the body) extended buffer by extended buffer and ROP by ROP into ``ctx.partial``. Returns the
+    error to report: the deepest one reached, else ``exc``."""
+    if "RopBuffer" in progress:  # complete: the fault lies after it (the aux buffer); show it decoded
+        with contextlib.suppress(ProtocolError):
+            _decode_chain(progress["RopBuffer"], offset, ctx, requests=requests, columns=ctx.columns)
+        return exc
+    if "RopBufferSize" not in progress:
+        return exc
+    rop_buffer = data[offset : offset + int(progress["RopBufferSize"])]
+    out: list[dict[str, Any]] = []
+    ctx.partial["RopBuffer"] = out
+    exts, chain_error = salvage_ext_buffers(rop_buffer)
+    pos = 0
+    for ext in exts:
+        entry: dict[str, Any] = {"RPC_HEADER_EXT": ext.header}
+        out.append(entry)
+        deep = salvage_rop_buffer(ext.payload, entry, requests=requests, columns=ctx.columns)
+        if deep is not None:
+            if ext.header.compressed:
+                return deep.annotate(
+                    f"offset counts in the decompressed payload of extended buffer {len(out)}"
+                )
+            return deep.at(offset + pos + _RPC_HEADER_EXT_SIZE)
+        if not ext.complete:
+            break
+        pos += _RPC_HEADER_EXT_SIZE + ext.header.size
+    if chain_error is not None:
+        return chain_error.at(offset)
+    return exc
+
+
 def decode_execute_request(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
     """An Execute request body with its RopBuffer decoded into ROP requests."""
-    body = ExecuteRequest.decode(data)
+    progress: dict[str, Any] = {}
+    ctx.partial["ExecuteRequest"] = progress
+    try:
+        body = ExecuteRequest.decode(data, progress=progress)
+    except ProtocolError as exc:
+        raise _salvage_body(data, progress, _REQUEST_ROPBUFFER_OFFSET, ctx, exc, requests=True) from None
     ctx.partial["ExecuteRequest"] = body
     result: dict[str, Any] = {"ExecuteRequest": body}
     result["RopBuffer"] = _decode_chain(
@@ -105,7 +159,12 @@ def decode_execute_request(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
 
 def decode_execute_response(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
     """An Execute response body with its RopBuffer decoded into ROP responses (rows need ``--columns``)."""
-    body = ExecuteResponse.decode(data)
+    progress: dict[str, Any] = {}
+    ctx.partial["ExecuteResponse"] = progress
+    try:
+        body = ExecuteResponse.decode(data, progress=progress)
+    except ProtocolError as exc:
+        raise _salvage_body(data, progress, _RESPONSE_ROPBUFFER_OFFSET, ctx, exc, requests=False) from None
     ctx.partial["ExecuteResponse"] = body
     result: dict[str, Any] = {"ExecuteResponse": body}
     rop_buffer = getattr(body, "rop_buffer", b"")

@@ -25,35 +25,75 @@ def spec_name(snake: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in snake.split("_") if part)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _json_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """(attribute, JSON key) of a dataclass's shown fields, worked out once per class."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = tuple(
+            (f.name, f.metadata.get("spec") or spec_name(f.name))
+            for f in dataclasses.fields(cls)
+            if f.metadata.get("json") is not False
+        )
+        _FIELDS[cls] = found
+    return found
+
+
+_SELF, _JSON, _NAME, _HEX, _GUID, _ISO, _DATACLASS, _MAPPING, _LIST, _REPR = range(10)
+_KIND_OF: dict[type, int] = {t: _SELF for t in _PLAIN}
+
+
+def _kind_of(cls: type) -> int:
+    """How values of ``cls`` render (the checks of :func:`to_jsonable` in order), decided once per type."""
+    if issubclass(cls, type):  # a class itself: no __json__, no fields
+        return _REPR
+    if callable(getattr(cls, "__json__", None)):  # int subclasses such as PropertyTag render themselves
+        return _JSON
+    if issubclass(cls, enum.Enum):
+        return _NAME
+    if issubclass(cls, bool | int | float | str):
+        return _SELF
+    if issubclass(cls, bytes | bytearray | memoryview):
+        return _HEX
+    if issubclass(cls, uuid.UUID):
+        return _GUID
+    if issubclass(cls, _dt.datetime | _dt.date):
+        return _ISO
+    if dataclasses.is_dataclass(cls):
+        return _DATACLASS
+    if issubclass(cls, Mapping):
+        return _MAPPING
+    if issubclass(cls, list | tuple | set | frozenset):
+        return _LIST
+    return _REPR
+
+
 def to_jsonable(obj: Any) -> Any:
-    # __json__ first: int subclasses such as PropertyTag and FolderId render themselves.
-    json_method = getattr(obj, "__json__", None)
-    if callable(json_method) and not isinstance(obj, type):
-        return to_jsonable(json_method())
-    if obj is None or isinstance(obj, bool | int | float | str):
-        if isinstance(obj, enum.Enum):
-            return obj.name
+    cls = type(obj)
+    kind = _KIND_OF.get(cls)
+    if kind is None:
+        kind = _KIND_OF[cls] = _kind_of(cls)
+    if kind == _SELF:
         return obj
-    if isinstance(obj, enum.Enum):
-        return obj.name
-    if isinstance(obj, bytes | bytearray | memoryview):
-        return bytes(obj).hex().upper()
-    if isinstance(obj, uuid.UUID):
-        return "{" + str(obj).upper() + "}"
-    if isinstance(obj, _dt.datetime | _dt.date):
-        return obj.isoformat()
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(obj):
-            if f.metadata.get("json") is False:
-                continue
-            key = f.metadata.get("spec") or spec_name(f.name)
-            out[key] = to_jsonable(getattr(obj, f.name))
-        return out
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
+    if kind == _DATACLASS:
+        return {key: to_jsonable(getattr(obj, name)) for name, key in _json_fields(cls)}
+    if kind == _JSON:
+        return to_jsonable(obj.__json__())
+    if kind == _LIST:
         return [to_jsonable(v) for v in obj]
+    if kind == _MAPPING:
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if kind == _NAME:
+        return obj.name
+    if kind == _HEX:
+        return bytes(obj).hex().upper()
+    if kind == _GUID:
+        return "{" + str(obj).upper() + "}"
+    if kind == _ISO:
+        return obj.isoformat()
     return repr(obj)
 
 

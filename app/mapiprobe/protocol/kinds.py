@@ -19,6 +19,10 @@ _MODULES = (
     "nspi",
     "autodiscover",
     "execute",
+    "rts",
+    "dcerpc",
+    "emsmdb_rpc",
+    "nspi_rpc",
 )
 
 for _name in _MODULES:

@@ -21,9 +21,9 @@ Row data is an AddressBookPropertyRow (MS-OXCMAPIHTTP 2.2.1.7 = ``PropertyRow`` 
 ``Context.ADDRESS_BOOK``) and property lists are AddressBookPropertyValueLists (2.2.1.3), both from
 :mod:`mapiprobe.protocol.properties`.
 
-Body layouts not yet supported: GetTemplateInfo, ModLinkAtt, ModProps, ResortRestriction. GetMatches
-requests that carry a restriction Filter are encoded from raw bytes but cannot be decoded (there is no
-restriction codec to find where the filter ends).
+All nineteen request types of MS-OXCMAPIHTTP 2.2.5.1–2.2.5.19 are here, both directions. A GetMatches
+Filter is a :class:`~mapiprobe.protocol.restriction.Restriction` tree (raw bytes are still accepted when
+encoding).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 from .errors import DecodeError
 from .nspi_layout import (
+    FILTER_MS_OXCDATA,
     HAS_TRUE,
     MAX_COUNT,
     TARGET_PROPERTY_VALUE_R,
@@ -48,6 +49,7 @@ from .nspi_layout import (
 from .nspi_types import ERRORS_RETURNED, UNBIND_SUCCESS, EntryId, Stat, parse_entry_id
 from .properties import PropertyRow, PropertyTag, PropertyValue
 from .registry import DecodeContext, body_decoder, decode_kind
+from .restriction import Restriction
 
 INITIAL_STAT = Stat()
 """The STAT requests carry by default: GAL, start of table, code page 1252, locales 0x409 (MS-OXNSPI 4)."""
@@ -185,8 +187,9 @@ class DNToMIdResponse(AddressBookResponse):
 class GetMatchesRequest(AddressBookRequest):
     """GetMatches request body, MS-OXCMAPIHTTP 2.2.5.5.1 (NspiGetMatches, MS-OXNSPI 3.1.4.1.10).
 
-    ``filter`` is a restriction (MS-OXCDATA 2.12) as raw bytes: it is written as given, but a request
-    that carries one cannot be decoded (DecodeError "restriction filters not supported").
+    ``filter`` is a restriction tree (MS-OXCDATA 2.12); raw bytes are written as given. ⚠ Its exact form in
+    MAPI/HTTP is not drawn: ``filter_form`` says which was read (see nspi_layout: MS-OXCDATA form, gromox's
+    HasValue form, 16-bit counts); encoding uses it, the MS-OXCDATA form by default.
     """
 
     REQUEST_TYPE: ClassVar[str] = "GetMatches"
@@ -195,7 +198,7 @@ class GetMatchesRequest(AddressBookRequest):
         ("stat?", "state"),
         ("mids?", "minimal_ids"),
         ("u32", "interface_option_flags"),
-        ("filter?", "filter"),
+        ("filter?", "filter", "filter_form"),
         ("propname?", "property_name_guid", "property_name_id"),
         ("u32", "row_count"),
         ("tags?", "columns"),
@@ -204,7 +207,8 @@ class GetMatchesRequest(AddressBookRequest):
     state: Stat | None = INITIAL_STAT
     minimal_ids: tuple[int, ...] | None = None
     interface_option_flags: int = 0
-    filter: bytes | None = None
+    filter: Restriction | bytes | None = None
+    filter_form: str = field(default=FILTER_MS_OXCDATA, metadata={"json": False})
     property_name_guid: uuid.UUID | None = None
     property_name_id: int | None = None
     row_count: int = 0
@@ -309,6 +313,105 @@ class GetSpecialTableResponse(AddressBookResponse):
     code_page: int | None = None
     version: int | None = None
     rows: tuple[tuple[PropertyValue, ...], ...] | None = None
+    auxiliary_buffer: bytes = aux_field()
+
+
+# -- GetTemplateInfo / ModLinkAtt / ModProps ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GetTemplateInfoRequest(AddressBookRequest):
+    """GetTemplateInfo request body, MS-OXCMAPIHTTP 2.2.5.9.1 (NspiGetTemplateInfo, MS-OXNSPI 3.1.4.1.18):
+    Flags (TI_TEMPLATE 0x01, TI_SCRIPT 0x04, TI_EMT 0x10...), DisplayType, HasTemplateDn + TemplateDn
+    (8-bit, NUL-terminated), CodePage, LocaleId."""
+
+    REQUEST_TYPE: ClassVar[str] = "GetTemplateInfo"
+    _LAYOUT: ClassVar[Layout] = (
+        ("u32", "flags"),
+        ("u32", "display_type"),
+        ("str8?", "template_dn"),
+        ("u32", "code_page"),
+        ("u32", "locale_id"),
+    )
+    flags: int = 0
+    display_type: int = 0
+    template_dn: str | None = None
+    code_page: int = 1252
+    locale_id: int = 0x409
+    auxiliary_buffer: bytes = aux_field()
+
+
+@dataclass(frozen=True)
+class GetTemplateInfoResponse(AddressBookResponse):
+    """GetTemplateInfo response body, MS-OXCMAPIHTTP 2.2.5.9.2: CodePage, HasRow + Row (an
+    AddressBookPropertyValueList, e.g. PidTagTemplateData)."""
+
+    REQUEST_TYPE: ClassVar[str] = "GetTemplateInfo"
+    _LAYOUT: ClassVar[Layout] = (("u32", "code_page"), ("values?", "row"))
+    status_code: int = 0
+    error_code: int | None = 0
+    code_page: int | None = None
+    row: tuple[PropertyValue, ...] | None = None
+    auxiliary_buffer: bytes = aux_field()
+
+
+@dataclass(frozen=True)
+class ModLinkAttRequest(AddressBookRequest):
+    """ModLinkAtt request body, MS-OXCMAPIHTTP 2.2.5.10.1 (NspiModLinkAtt, MS-OXNSPI 3.1.4.1.15): Flags
+    (fDelete 0x01), PropertyTag, MinimalId, HasEntryIds + EntryIds (count u32, each a u32 size and bytes)."""
+
+    REQUEST_TYPE: ClassVar[str] = "ModLinkAtt"
+    _LAYOUT: ClassVar[Layout] = (
+        ("u32", "flags"),
+        ("u32", "property_tag"),
+        ("u32", "minimal_id"),
+        ("bins?", "entry_ids"),
+    )
+    flags: int = 0
+    property_tag: int = 0
+    minimal_id: int = 0
+    entry_ids: tuple[bytes, ...] | None = None
+    auxiliary_buffer: bytes = aux_field()
+
+
+@dataclass(frozen=True)
+class ModLinkAttResponse(AddressBookResponse):
+    """ModLinkAtt response body, MS-OXCMAPIHTTP 2.2.5.10.2: StatusCode, ErrorCode and the aux buffer."""
+
+    REQUEST_TYPE: ClassVar[str] = "ModLinkAtt"
+    _LAYOUT: ClassVar[Layout] = ()
+    status_code: int = 0
+    error_code: int | None = 0
+    auxiliary_buffer: bytes = aux_field()
+
+
+@dataclass(frozen=True)
+class ModPropsRequest(AddressBookRequest):
+    """ModProps request body, MS-OXCMAPIHTTP 2.2.5.11.1 (NspiModProps, MS-OXNSPI 3.1.4.1.14): Reserved,
+    HasState + State, HasPropertyTagsToRemove + PropertyTagsToRemove, HasPropertyValues + PropertyValues."""
+
+    REQUEST_TYPE: ClassVar[str] = "ModProps"
+    _LAYOUT: ClassVar[Layout] = (
+        ("u32", "reserved"),
+        ("stat?", "state"),
+        ("tags?", "property_tags_to_remove"),
+        ("values?", "property_values"),
+    )
+    reserved: int = 0
+    state: Stat | None = INITIAL_STAT
+    property_tags_to_remove: tuple[PropertyTag, ...] | None = None
+    property_values: tuple[PropertyValue, ...] | None = None
+    auxiliary_buffer: bytes = aux_field()
+
+
+@dataclass(frozen=True)
+class ModPropsResponse(AddressBookResponse):
+    """ModProps response body, MS-OXCMAPIHTTP 2.2.5.11.2: StatusCode, ErrorCode and the aux buffer."""
+
+    REQUEST_TYPE: ClassVar[str] = "ModProps"
+    _LAYOUT: ClassVar[Layout] = ()
+    status_code: int = 0
+    error_code: int | None = 0
     auxiliary_buffer: bytes = aux_field()
 
 
@@ -421,6 +524,33 @@ class ResolveNamesResponse(AddressBookResponse):
 
 
 # -- SeekEntries / UpdateStat -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResortRestrictionRequest(AddressBookRequest):
+    """ResortRestriction request body, MS-OXCMAPIHTTP 2.2.5.15.1 (NspiResortRestriction, MS-OXNSPI
+    3.1.4.1.11): Reserved, HasState + State (its SortType says the new order), HasMinimalIds + MinimalIds."""
+
+    REQUEST_TYPE: ClassVar[str] = "ResortRestriction"
+    _LAYOUT: ClassVar[Layout] = (("u32", "reserved"), ("stat?", "state"), ("mids?", "minimal_ids"))
+    reserved: int = 0
+    state: Stat | None = INITIAL_STAT
+    minimal_ids: tuple[int, ...] | None = None
+    auxiliary_buffer: bytes = aux_field()
+
+
+@dataclass(frozen=True)
+class ResortRestrictionResponse(AddressBookResponse):
+    """ResortRestriction response body, MS-OXCMAPIHTTP 2.2.5.15.2: HasState + State, HasMinimalIds +
+    MinimalIds (the same MIds in the new order)."""
+
+    REQUEST_TYPE: ClassVar[str] = "ResortRestriction"
+    _LAYOUT: ClassVar[Layout] = (("stat?", "state"), ("mids?", "minimal_ids"))
+    status_code: int = 0
+    error_code: int | None = 0
+    state: Stat | None = None
+    minimal_ids: tuple[int, ...] | None = None
+    auxiliary_buffer: bytes = aux_field()
 
 
 @dataclass(frozen=True)
@@ -592,9 +722,13 @@ REQUEST_CLASSES: Mapping[str, type[AddressBookRequest]] = {
         GetPropListRequest,
         GetPropsRequest,
         GetSpecialTableRequest,
+        GetTemplateInfoRequest,
+        ModLinkAttRequest,
+        ModPropsRequest,
         QueryRowsRequest,
         QueryColumnsRequest,
         ResolveNamesRequest,
+        ResortRestrictionRequest,
         SeekEntriesRequest,
         UpdateStatRequest,
         GetMailboxUrlRequest,
@@ -614,9 +748,13 @@ RESPONSE_CLASSES: Mapping[str, type[AddressBookResponse]] = {
         GetPropListResponse,
         GetPropsResponse,
         GetSpecialTableResponse,
+        GetTemplateInfoResponse,
+        ModLinkAttResponse,
+        ModPropsResponse,
         QueryRowsResponse,
         QueryColumnsResponse,
         ResolveNamesResponse,
+        ResortRestrictionResponse,
         SeekEntriesResponse,
         UpdateStatResponse,
         GetMailboxUrlResponse,
@@ -748,6 +886,12 @@ __all__ = [
     "GetPropsResponse",
     "GetSpecialTableRequest",
     "GetSpecialTableResponse",
+    "GetTemplateInfoRequest",
+    "GetTemplateInfoResponse",
+    "ModLinkAttRequest",
+    "ModLinkAttResponse",
+    "ModPropsRequest",
+    "ModPropsResponse",
     "NspiRequest",
     "NspiResponse",
     "QueryColumnsRequest",
@@ -756,6 +900,8 @@ __all__ = [
     "QueryRowsResponse",
     "ResolveNamesRequest",
     "ResolveNamesResponse",
+    "ResortRestrictionRequest",
+    "ResortRestrictionResponse",
     "SeekEntriesRequest",
     "SeekEntriesResponse",
     "UnbindRequest",

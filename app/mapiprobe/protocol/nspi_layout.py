@@ -33,6 +33,9 @@ from .properties import (
     write_property_value_r,
     write_tagged_value,
 )
+from .restriction import ADDRESS_BOOK as AB_RESTRICTION
+from .restriction import EXTENDED_RULE, Restriction
+from .restriction import ROP as ROP_RESTRICTION
 from .rpcext import AuxBuffer, decode_aux_buffer
 from .wire import Reader, Writer
 
@@ -191,15 +194,33 @@ def _rd_wstr(dec: _Dec, names: tuple[str, ...]) -> dict[str, Any]:
     return {names[0]: value, names[1]: _read_doubled_nul(dec)}
 
 
-def _rd_filter_opt(dec: _Dec, names: tuple[str, ...]) -> dict[str, Any]:
-    if not _has(dec, "Filter"):
+FILTER_MS_OXCDATA = "MS-OXCDATA"
+"""GetMatches Filter as MS-OXCDATA 2.12 draws it: 32-bit RestrictCount (the non-ROP width), TaggedValues as
+TaggedPropertyValue (MS-OXCDATA 2.11.4). What mapiprobe sends."""
+FILTER_HAS_VALUE = "HasValue"
+"""The form gromox reads: 32-bit counts, a HasValue byte before each value and AddressBook values ⚠ [I]."""
+FILTER_ROP = "ROP"
+"""16-bit RestrictCount, as in ROP buffers (accepted, never sent)."""
+
+_FILTER_DIALECTS = {
+    FILTER_MS_OXCDATA: EXTENDED_RULE,
+    FILTER_HAS_VALUE: AB_RESTRICTION,
+    FILTER_ROP: ROP_RESTRICTION,
+}
+
+
+def _rd_str8_opt(dec: _Dec, names: tuple[str, ...]) -> dict[str, Any]:
+    if not _has(dec, spec_name(names[0])):
         return {names[0]: None}
-    raise DecodeError(
-        "restriction filters not supported: a GetMatches request with HasFilter cannot be decoded",
-        offset=dec.r.offset,
-        field="Filter",
-        expected="HasFilter = 0",
-    )
+    return {names[0]: dec.r.asciiz(spec_name(names[0]))}
+
+
+def _rd_bins_opt(dec: _Dec, names: tuple[str, ...]) -> dict[str, Any]:
+    # BinaryArray_r (MS-OXNSPI 2.2.2.3): Count u32, then each binary as a u32 size and its bytes.
+    if not _has(dec, spec_name(names[0])):
+        return {names[0]: None}
+    n = dec.r.count(4, "EntryIdCount", limit=MAX_COUNT, item_size=4)
+    return {names[0]: tuple(dec.r.counted_bytes(4, spec_name(names[0])) for _ in range(n))}
 
 
 def _rd_propname_opt(dec: _Dec, names: tuple[str, ...]) -> dict[str, Any]:
@@ -345,8 +366,30 @@ def _wr_wstr(w: _BodyWriter, obj: Any, names: tuple[str, ...]) -> None:
 def _wr_filter_opt(w: _BodyWriter, obj: Any, names: tuple[str, ...]) -> None:
     value = getattr(obj, names[0])
     w.has(value is not None)
-    if value is not None:
+    if isinstance(value, Restriction):
+        form = getattr(obj, names[1]) if len(names) > 1 else FILTER_MS_OXCDATA
+        dialect = _FILTER_DIALECTS.get(form)
+        if dialect is None:
+            raise EncodeError(f"unknown GetMatches filter form {form!r}")
+        value.encode(w, dialect)
+    elif value is not None:
         w.raw(bytes(value))
+
+
+def _wr_str8_opt(w: _BodyWriter, obj: Any, names: tuple[str, ...]) -> None:
+    value = getattr(obj, names[0])
+    w.has(value is not None)
+    if value is not None:
+        w.asciiz(value)
+
+
+def _wr_bins_opt(w: _BodyWriter, obj: Any, names: tuple[str, ...]) -> None:
+    value = getattr(obj, names[0])
+    w.has(value is not None)
+    if value is not None:
+        w.count_of(value, names[0])
+        for item in value:
+            w.counted_bytes(bytes(item), 4)
 
 
 def _wr_propname_opt(w: _BodyWriter, obj: Any, names: tuple[str, ...]) -> None:
@@ -415,7 +458,9 @@ _KINDS: dict[str, tuple[_ReadFn | None, _WriteFn]] = {
     "str8s?": (_rd_str8s_opt, _wr_str8s_opt),
     "wstrs?": (_rd_wstrs_opt, _wr_wstrs_opt),
     "wstr": (_rd_wstr, _wr_wstr),
-    "filter?": (_rd_filter_opt, _wr_filter_opt),
+    "filter?": (None, _wr_filter_opt),  # read by _decode_fields itself: it tries the restriction forms
+    "str8?": (_rd_str8_opt, _wr_str8_opt),
+    "bins?": (_rd_bins_opt, _wr_bins_opt),
     "propname?": (_rd_propname_opt, _wr_propname_opt),
     "colrows?": (_rd_colrows_opt, _wr_colrows_opt),
     "rowsets?": (_rd_rowsets_opt, _wr_rowsets_opt),
@@ -445,6 +490,9 @@ def _decode_fields(dec: _Dec, layout: Layout, start: int, out: dict[str, Any]) -
         names = tuple(rest)
         if kind == "target?":
             _decode_target_then_rest(dec, layout, i, out)
+            return
+        if kind == "filter?":
+            _decode_filter_then_rest(dec, layout, i, out)
             return
         reader = _KINDS[kind][0]
         assert reader is not None
@@ -482,6 +530,37 @@ def _decode_target_then_rest(dec: _Dec, layout: Layout, i: int, out: dict[str, A
             attempt[target_name] = _read_target(sub.r, form)
             attempt[form_name] = form
             dec.partial[_key(target_name)] = attempt[target_name]
+            _decode_fields(sub, layout, i + 1, attempt)
+        except ProtocolError as exc:
+            first_error = first_error or exc
+            continue
+        out.update(attempt)
+        return
+    assert first_error is not None
+    raise first_error
+
+
+def _decode_filter_then_rest(dec: _Dec, layout: Layout, i: int, out: dict[str, Any]) -> None:
+    """GetMatches Filter ⚠: MS-OXCMAPIHTTP 2.2.5.5.1 only says "a restriction (MS-OXCDATA 2.12)". The
+    MS-OXCDATA form (32-bit counts, plain TaggedPropertyValues) is tried first, then gromox's (a HasValue byte
+    before each value), then 16-bit counts; the first form with which the *whole rest of the body* decodes
+    wins, and ``filter_form`` records it so the request encodes back to the same bytes."""
+    _, filter_name, form_name = layout[i]
+    if not _has(dec, "Filter"):
+        out[filter_name] = None
+        out[form_name] = FILTER_MS_OXCDATA
+        dec.partial[_key(filter_name)] = None
+        _decode_fields(dec, layout, i + 1, out)
+        return
+    pos = dec.r.offset
+    first_error: ProtocolError | None = None
+    for form, dialect in _FILTER_DIALECTS.items():
+        sub = _Dec(dec.data, Reader(dec.data[pos:], base=pos), dec.partial)
+        attempt = dict(out)
+        try:
+            attempt[filter_name] = Restriction.decode(sub.r, dialect)
+            attempt[form_name] = form
+            dec.partial[_key(filter_name)] = attempt[filter_name]
             _decode_fields(sub, layout, i + 1, attempt)
         except ProtocolError as exc:
             first_error = first_error or exc
@@ -598,6 +677,9 @@ def aux_field() -> Any:
 
 
 __all__ = [
+    "FILTER_HAS_VALUE",
+    "FILTER_MS_OXCDATA",
+    "FILTER_ROP",
     "HAS_TRUE",
     "MAX_COUNT",
     "TARGET_PROPERTY_VALUE_R",

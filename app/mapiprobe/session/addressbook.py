@@ -1,5 +1,9 @@
 """The address book session: browse and search a GAL over the MAPI/HTTP address book endpoint (NSPI).
 
+It speaks MS-OXCMAPIHTTP address book bodies to a transport: MAPI/HTTP by default, or any
+:class:`~mapiprobe.session.addressbook_transport.AddressBookTransport` given as ``transport=`` (RPC/HTTP,
+where the same bodies become the NSPI methods of MS-OXNSPI 3.1.4.1 after RFR named the NSPI server).
+
 The steps are those of PROTOCOL.md §7.2 and MS-OXCMAPIHTTP 2.2.5, with MS-OXNSPI for the server's rules:
 
 1. **Bind** (2.2.5.1) creates the session's own Session Context (its own cookie jar; the mailbox session has
@@ -105,6 +109,7 @@ from mapiprobe.transport.mapihttp import (
 from mapiprobe.transport.mapihttp import ProgressEvent as TransportProgress
 from mapiprobe.transport.trace import Trace
 
+from .addressbook_transport import MAPI_HTTP, AddressBookTransport
 from .state import KeepAlive, SessionEvent, SessionState, SessionStateMachine
 
 # -- property tags (PROTOCOL.md §5.6, §7.2) -----------------------------------------------------------------
@@ -583,6 +588,7 @@ class AddressBookSession:
         keepalive: bool = True,
         reconnect: bool = True,
         timeout: httpx.Timeout | None = None,
+        transport: AddressBookTransport | None = None,
     ) -> None:
         self.url = url
         self.trace = trace if trace is not None else Trace()
@@ -595,14 +601,21 @@ class AddressBookSession:
         if auth is None and password is not None:
             # ``password=`` alone means Basic, as before issue 6; callers pass auth=make_auth(...) otherwise.
             auth = make_auth(Credentials(user=user or "", password=password), "basic")
-        self.endpoint = MapiHttpEndpoint(
-            url,
-            self.client,
-            trace=self.trace,
-            client_application=client_application,
-            on_progress=self._on_transport_progress,
-            timeout=timeout,
-            auth=auth,
+        self._given_transport = transport
+        self.protocol = transport.protocol if transport is not None else MAPI_HTTP
+        """``MAPI/HTTP`` or ``RPC/HTTP`` (:mod:`mapiprobe.session.addressbook_transport`)."""
+        self.endpoint: MapiHttpEndpoint | AddressBookTransport = (
+            transport
+            if transport is not None
+            else MapiHttpEndpoint(
+                url,
+                self.client,
+                trace=self.trace,
+                client_application=client_application,
+                on_progress=self._on_transport_progress,
+                timeout=timeout,
+                auth=auth,
+            )
         )
         self._progress = progress
         self.cancel = cancel or threading.Event()
@@ -740,6 +753,8 @@ class AddressBookSession:
             self._stop_keepalive()
             if self.machine.state in (SessionState.EXPIRED, SessionState.FAILED):
                 self.machine.try_fire(SessionEvent.DISCONNECT_OK)
+            if self._given_transport is not None:
+                self._given_transport.close()
             if self._own_client:
                 self.client.close()
 

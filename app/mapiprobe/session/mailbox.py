@@ -1,7 +1,9 @@
 """The mailbox session: browse a mailbox over MAPI/HTTP the way Outlook does (MS-OXCMAPIHTTP, MS-OXCROPS).
 
 One :class:`MailboxSession` holds one Session Context on the mailbox endpoint (EMSMDB) and walks the happy
-path of PROTOCOL.md §7.1:
+path of PROTOCOL.md §7.1. It speaks MS-OXCMAPIHTTP mailbox bodies to a transport: MAPI/HTTP by default, or
+any :class:`~mapiprobe.session.mailbox_transport.MailboxTransport` given as ``transport=`` (RPC/HTTP, where
+the same bodies become EcDoConnectEx/EcDoRpcExt2/EcDoDisconnect and the ROPs are unchanged):
 
 1. **Connect** with the user's legacy DN (Autodiscover's ``User/LegacyDN``; MS-OXCMAPIHTTP 2.2.4.1).
 2. **RopLogon** to the private mailbox: LogonFlags 0x01 (Private), OpenFlags 0x01000000
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
+import time
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -98,6 +101,7 @@ from mapiprobe.protocol.rops.folder import TABLE_FLAG_DEPTH
 from mapiprobe.protocol.rops.logon import LOGON_FLAG_PRIVATE, OPEN_FLAG_USE_PER_MDB_REPLID_MAPPING
 from mapiprobe.protocol.rops.table import BOOKMARK_END, QUERY_ROWS_ADVANCE
 from mapiprobe.protocol.rpcext import COMPRESSED, XOR_MAGIC, iter_ext_buffers
+from mapiprobe.session.mailbox_transport import MAPI_HTTP, MailboxTransport
 from mapiprobe.session.state import KeepAlive, SessionEvent, SessionState, SessionStateMachine
 from mapiprobe.transport.auth import Credentials, Secret, make_auth
 from mapiprobe.transport.client import ConnectionOptions
@@ -368,8 +372,12 @@ class MailboxSession:
         page_size: int = 100,
         max_rop_out: int = DEFAULT_MAX_ROP_OUT,
         known_folder_ids: MutableMapping[str, MailboxFolderIds] | None = None,
+        transport: MailboxTransport | None = None,
     ) -> None:
         self.url = mailbox_url
+        self._given_transport = transport
+        self.protocol = transport.protocol if transport is not None else MAPI_HTTP
+        """``MAPI/HTTP`` or ``RPC/HTTP`` (:mod:`mapiprobe.session.mailbox_transport`)."""
         self.user_dn = user_dn
         self.compression = compression
         self.execute_flags = 0 if compression else DEFAULT_EXECUTE_FLAGS
@@ -391,7 +399,7 @@ class MailboxSession:
         self._connection = connection or ConnectionOptions()
         self._own_client = client is None
         self._client = client
-        self._endpoint: MapiHttpEndpoint | None = None
+        self._endpoint: MapiHttpEndpoint | MailboxTransport | None = None
         self._context: SessionContext | None = None
         self._keepalive: KeepAlive | None = None
         self.machine = SessionStateMachine("mailbox")
@@ -423,7 +431,9 @@ class MailboxSession:
                 event,
             )
 
-    def _make_endpoint(self, url: str) -> MapiHttpEndpoint:
+    def _make_endpoint(self, url: str) -> MapiHttpEndpoint | MailboxTransport:
+        if self._given_transport is not None:
+            return self._given_transport  # RPC/HTTP (or a caller's own): one transport for the session
         if self._client is None:
             self._client = make_mapihttp_client(self._connection, trace=self.trace)
         return MapiHttpEndpoint(
@@ -547,6 +557,8 @@ class MailboxSession:
                 self.close_error = exc
             finally:
                 self._context = None
+                if self._given_transport is not None:
+                    self._given_transport.close()
                 if self._own_client and self._client is not None:
                     self._client.close()
                     self._client = None
@@ -758,7 +770,9 @@ class MailboxSession:
         self._stop_keepalive()
         new_url = self.url
         how = "reconnecting to the same URL (Exchange 2013+ routes a moved mailbox by its MailboxId)"
-        if self._resolve is not None:
+        if self._given_transport is not None:
+            how = f"connecting again over {self.protocol} (the RPC server routes a moved mailbox)"
+        elif self._resolve is not None:
             try:
                 new_url = self._resolve(server_dn)
             except (TransportError, MailboxError) as exc:
@@ -781,6 +795,27 @@ class MailboxSession:
         self._relogon_note = f"RopLogon on the new server for {self.user_dn}"
 
     # -- the folder tree ----------------------------------------------------------------------------
+
+    @property
+    def context_expiration_ms(self) -> int | None:
+        """How long the server said it keeps the Session Context without a request (X-ExpirationInfo)."""
+        context = self._context
+        return context.expiration_ms if context is not None else None
+
+    @property
+    def context_idle_s(self) -> float | None:
+        """Seconds since the server last answered on the Session Context (None: no answer yet)."""
+        context = self._context
+        last = context.last_response_at if context is not None else None
+        return None if last is None else time.monotonic() - last
+
+    def ping_now(self) -> MapiHttpResult:
+        """One PING on the session's context now (MS-OXCMAPIHTTP 2.2.6); ContextExpired if forgotten."""
+        with self._lock:
+            if self._endpoint is None or self._context is None:
+                raise MailboxError("the mailbox session is not connected", stage="ping")
+            self._check_cancel()
+            return _CountingPinger(self).ping(self._context, cancel=self._request_cancel)
 
     def folder_tree(self, *, refresh: bool = False) -> Folder:
         """The IPM subtree and every folder below it (one hierarchy table with Depth), read once per session

@@ -8,6 +8,7 @@ it regardless (gromox, PROTOCOL.md section 10).
 * :func:`registry_setting` reads (never writes) the value on Windows; elsewhere it says "not Windows".
 * Emulation itself is :attr:`DiscoveryOptions.mapi_http_disabled
   <mapiprobe.session.autodiscover.DiscoveryOptions.mapi_http_disabled>`.
+* :func:`rpc_http_only` is the plain answer of the commands that cannot use an RPC/HTTP-only answer yet.
 * :func:`compare` runs discovery twice, with and without the header, and lists what differs in the
   answers as the server sent them, with findings such as "server ignores X-MapiHttpCapability".
 """
@@ -33,6 +34,23 @@ from mapiprobe.transport.auth import Credentials, Secret
 from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.resolve import Resolver
 from mapiprobe.transport.trace import Trace
+
+RPC_HTTP_ONLY = "this server offers only RPC/HTTP here; mapiprobe does not connect over RPC/HTTP yet"
+
+
+def rpc_http_only(response: AutodiscoverResponse | None) -> str | None:
+    """:data:`RPC_HTTP_ONLY` when ``response`` offers RPC/HTTP (EXHTTP or EXPR) and no MAPI/HTTP, else None.
+
+    The one place that says what mapiprobe cannot reach over RPC/HTTP: today the probe (the mailbox and
+    address book commands connect over RPC/HTTP: session/mailbox_transport.py, addressbook_transport.py).
+    Replace it here when it learns to.
+    """
+    if response is None or response.mapi_http is not None:
+        return None
+    if response.protocol("EXHTTP") is None and response.protocol("EXPR") is None:
+        return None
+    return RPC_HTTP_ONLY
+
 
 REGISTRY_KEY = r"Software\Microsoft\Exchange"
 REGISTRY_VALUE = "MapiHttpDisabled"
@@ -230,6 +248,7 @@ def compare(
 __all__ = [
     "REGISTRY_KEY",
     "REGISTRY_VALUE",
+    "RPC_HTTP_ONLY",
     "Comparison",
     "Difference",
     "RegistrySetting",
@@ -237,5 +256,6 @@ __all__ = [
     "compare_findings",
     "diff",
     "registry_setting",
+    "rpc_http_only",
     "summarize",
 ]

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from mapiprobe.session.autodiscover import DiscoveryOptions
 from mapiprobe.transport.auth import (
     Credentials,
     KerberosCheck,
@@ -105,6 +106,7 @@ class ProbeReport:
     insecure: bool = False
     discovery: str | None = None  # how the MAPI/HTTP URLs were found, or why they were not
     notes: tuple[str, ...] = ()
+    rpc_http_only: bool = False  # Autodiscover offered only RPC/HTTP (which the probe cannot use yet)
 
     def certificate_for(self, host: str) -> TLSReport | None:
         return next((c for c in self.certificates if c.host == host.lower()), None)
@@ -165,6 +167,7 @@ class Prober:
         extra_urls: Sequence[tuple[str, str]] = (),
         discover: bool = True,
         check_certificates: bool = True,
+        discovery: DiscoveryOptions | None = None,
     ) -> None:
         self.target = target.strip()
         self.connection = connection or ConnectionOptions()
@@ -176,8 +179,14 @@ class Prober:
         self._extra = list(extra_urls)
         self._discover = discover
         self._check_certificates = check_certificates
+        self.discovery = discovery
         self._initial = targets_for(self.target)
+        if discovery is not None and discovery.url and _domain_of(self.target) is not None:
+            # --url: the given Autodiscover URL instead of the domain's candidates (which may not resolve)
+            host = (urlsplit(discovery.url).hostname or "").lower()
+            self._initial = [(f"autodiscover ({host})", discovery.url)]
         self._notes: list[str] = []
+        self._rpc_http_only = False
 
     def _say(self, text: str) -> None:
         if self._progress is not None:
@@ -230,6 +239,7 @@ class Prober:
             insecure=self.connection.insecure,
             discovery=discovery,
             notes=tuple(self._notes),
+            rpc_http_only=self._rpc_http_only,
         )
 
     def _mapi_urls(self) -> tuple[list[tuple[str, str]], str]:
@@ -241,6 +251,7 @@ class Prober:
                 "not run: Autodiscover needs credentials (give --password-stdin to probe the endpoints)",
             )
         from mapiprobe.session.autodiscover import AutodiscoverSession
+        from mapiprobe.session.mapihttp_disabled import rpc_http_only
 
         self._say("running Autodiscover for the endpoint URLs")
         try:
@@ -250,6 +261,7 @@ class Prober:
                 credentials=creds,
                 auth_scheme=self.auth_scheme,
                 connection=self.connection,
+                options=self.discovery or DiscoveryOptions(candidate_timeout=self.connection.connect_timeout),
                 cancel=self.cancel,
                 trace=self.trace,
             )
@@ -257,6 +269,10 @@ class Prober:
         except (TransportError, ValueError) as exc:
             return [], f"Autodiscover failed: {exc}"
         settings = result.response.mapi_http if result.response is not None else None
+        only_rpc = rpc_http_only(result.response)
+        if settings is None and only_rpc:
+            self._rpc_http_only = True
+            return [], only_rpc
         if settings is None:
             reason = (
                 result.problem.message if result.problem is not None else "no mapiHttp settings in the answer"

@@ -23,8 +23,11 @@ for the duration, the previous values put back afterwards. Handshakes are serial
 is microseconds of work (Kerberos: one keytab read), which the simulator can afford.
 
 :class:`SimAuth` (``Simulator.auth``) holds the acceptors, the per-endpoint offers (:meth:`SimAuth.offer`)
-and the scenario rules: ``windows-auth`` (Negotiate and NTLM only), ``modern-auth`` (Bearer, Negotiate,
-NTLM) and ``ab-refused`` (the first user authenticates everywhere but is refused on the address book).
+and the scenario rules. Outside the scenarios below every endpoint offers what Exchange 2019 offers out of
+the box (:data:`EXCHANGE_2019_OFFERS`: Autodiscover Negotiate, NTLM, Bearer and Basic; the ``/mapi/``
+virtual directories the same without Basic). ``basic-only`` offers Basic everywhere (as gromox does),
+``windows-auth`` Negotiate and NTLM only, ``modern-auth`` Bearer, Negotiate and NTLM, and ``ab-refused``
+(the first user authenticates everywhere but is refused on the address book).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from .org import Organisation, SimUser
 from .web import AUTH_MECHANISM, PERSISTENT_AUTH, AuthOutcome, BasicAuth, Request, Site
 
 if TYPE_CHECKING:
-    from .core import Simulator
+    from .host import SimHost
 
 NTLM_USER_FILE = "ntlm-users.txt"
 BEARER_PREFIX = "mpt-"
@@ -52,6 +55,7 @@ ENDPOINT_PREFIXES = {
     "autodiscover": "/autodiscover/",
     "emsmdb": "/mapi/emsmdb/",
     "nspi": "/mapi/nspi/",
+    "rpc": "/rpc/",
 }
 _ENV_LOCK = threading.RLock()
 
@@ -192,7 +196,15 @@ class BearerAcceptor:
 
 
 SCHEME_ORDER = ("Negotiate", "NTLM", "Bearer", "Basic")
+EXCHANGE_2019_OFFERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # Exchange 2019 out of the box: the Autodiscover virtual directory (and everything else but /mapi/)
+    # takes Basic, Windows authentication (Negotiate, NTLM) and OAuth; the MAPI virtual directories take
+    # Windows authentication and OAuth, with Basic off (Get-MapiVirtualDirectory IISAuthenticationMethods).
+    ("/", ("Negotiate", "NTLM", "Bearer", "Basic")),
+    ("/mapi/", ("Negotiate", "NTLM", "Bearer")),
+)
 SCENARIO_OFFERS: dict[str, tuple[str, ...]] = {
+    "basic-only": ("Basic",),
     "windows-auth": ("Negotiate", "NTLM"),
     "modern-auth": ("Bearer", "Negotiate", "NTLM"),
 }
@@ -227,7 +239,7 @@ class SimAuth:
             basic,
         ]
         self.offers: dict[str, tuple[str, ...]] = {}
-        site.offers = [("/", ("Basic",))]  # the default: Basic everywhere (what the first issues built on)
+        site.offers = list(EXCHANGE_2019_OFFERS)
         site.offer_policy = self._policy
         site.authorizers.append(self._authorize)
 
@@ -251,9 +263,9 @@ class SimAuth:
         self.site.offers = [r for r in self.site.offers if r[0] != prefix] + [(prefix, names)]
 
     def reset(self) -> None:
-        """Back to Basic everywhere, no keytab."""
+        """Back to the Exchange 2019 defaults (:data:`EXCHANGE_2019_OFFERS`)."""
         self.offers = {}
-        self.site.offers = [("/", ("Basic",))]
+        self.site.offers = list(EXCHANGE_2019_OFFERS)
 
     def _policy(self, req: Request) -> tuple[str, ...] | None:
         return SCENARIO_OFFERS.get(self._scenario())
@@ -288,7 +300,7 @@ def _canonical(name: str) -> str:
     raise ValueError(f"unknown scheme {name!r}; choose from {', '.join(SCHEME_ORDER)}")
 
 
-def install(sim: Simulator) -> SimAuth:
+def install(sim: SimHost) -> SimAuth:
     """Give ``sim`` its authentication (called from Simulator.__init__)."""
     return SimAuth(sim.org, sim.https_site, sim.state_dir, scenario=lambda: sim.scenario)
 
@@ -296,6 +308,7 @@ def install(sim: Simulator) -> SimAuth:
 __all__ = [
     "BEARER_PREFIX",
     "ENDPOINT_PREFIXES",
+    "EXCHANGE_2019_OFFERS",
     "NTLM_USER_FILE",
     "SCENARIO_OFFERS",
     "BearerAcceptor",

@@ -63,6 +63,9 @@ class AutodiscoverService:
         self.scenario = scenario
         self.slow_seconds = slow_seconds
         self.stopping = stopping
+        self.rtt_s = 0.0
+        """Added before every POX answer after authentication: the network's round trip, for
+        benchmarks/compare.py (as MapiHttpService.rtt_s and RpcProxyService.rtt_s)."""
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -145,8 +148,10 @@ class AutodiscoverService:
         return _json(200, {"Protocol": canonical[protocol.lower()], "Url": url})
 
     def pox(self, req: Request) -> Response:
-        """The POX Autodiscover POST (MS-OXDSCLI 3.2.5), after Basic authentication."""
+        """The POX Autodiscover POST (MS-OXDSCLI 3.2.5), after authentication."""
         scenario = self.scenario()
+        if self.rtt_s > 0 and self.stopping.wait(self.rtt_s):
+            return Response.text(503, "503 Service Unavailable (simulator stopping)\n")
         if scenario == "slow" and self.stopping.wait(self.slow_seconds()):
             return Response.text(503, "503 Service Unavailable (simulator stopping)\n")
         if scenario == "html-login":
@@ -214,7 +219,7 @@ class AutodiscoverService:
             mapi = MapiHttpSettings(1, emsmdb, emsmdb, nspi, nspi)
         legacy: list[LegacyProtocol] = []
         if send_legacy:
-            legacy = self._legacy_blocks(user, mailbox_id)
+            legacy = self._legacy_blocks(user, mailbox_id, basic_only=scenario == "basic-only")
         legacy.append(self._web_block())
         return AutodiscoverResponse(
             action="settings",
@@ -224,8 +229,13 @@ class AutodiscoverService:
             account_type="email",
         )
 
-    def _legacy_blocks(self, user: SimUser, mailbox_id: str) -> list[LegacyProtocol]:
+    def _legacy_blocks(self, user: SimUser, mailbox_id: str, *, basic_only: bool) -> list[LegacyProtocol]:
+        """EXCH (inside), EXPR and EXHTTP (outside). Exchange 2019's defaults: Outlook Anywhere's external
+        client authentication Negotiate, internal NTLM; ``basic-only`` says Basic everywhere."""
         org = self.org
+        # Outlook Anywhere's HTTP authentication (simulator/rpcproxy.py's /rpc/ offers Negotiate, NTLM and
+        # Basic, as Exchange 2019's IIS does); Basic in the basic-only scenario (gromox-like).
+        inside, outside = ("Basic", "Basic") if basic_only else ("Ntlm", "Negotiate")
         mail = f"https://{org.mail_host}"
         server_dn = f"{org.administrative_group}/cn=Configuration/cn=Servers/cn={mailbox_id}"
         urls = [
@@ -243,7 +253,7 @@ class AutodiscoverService:
                 ("ServerVersion", org.server_version),
                 ("MdbDN", f"{server_dn}/cn=Microsoft Private MDB"),
                 ("PublicFolderServer", org.mail_host),
-                ("AuthPackage", "Anonymous"),
+                ("AuthPackage", inside),
                 *urls,
                 ("ServerExclusiveConnect", "off"),
             ],
@@ -253,7 +263,7 @@ class AutodiscoverService:
             [
                 ("Server", org.mail_host),
                 ("SSL", "On"),
-                ("AuthPackage", "Basic"),
+                ("AuthPackage", outside),
                 *urls,
                 ("ServerExclusiveConnect", "On"),
                 ("CertPrincipalName", "None"),
@@ -264,7 +274,7 @@ class AutodiscoverService:
             [
                 ("Server", org.mail_host),
                 ("SSL", "On"),
-                ("AuthPackage", "Basic"),
+                ("AuthPackage", outside),
                 *urls,
                 ("ServerExclusiveConnect", "On"),
                 ("CertPrincipalName", "None"),

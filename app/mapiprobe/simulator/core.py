@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from .auth import install as install_auth
 from .autodiscover import AUTODISCOVER_PATH, AutodiscoverService
-from .net import BlackHole, DnsServer
+from .net import BlackHole, DnsServer, LatencyRelay
 from .org import Organisation, SimUser, load_organisation
+from .proxy import HttpProxy
 from .scenarios import SCENARIOS
 from .tls import CertificateScenarios, issue_server_cert, load_or_create_ca, server_context
 from .web import BasicAuth, Listener, ReceivedRequest, Response, Site
@@ -48,6 +49,7 @@ class Simulator:
         slow_seconds: float = 3.0,
         org_file: Path | None = None,
         gal_size: int | None = None,
+        rtt_s: float = 0.0,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
@@ -69,15 +71,24 @@ class Simulator:
         self.autodiscover = AutodiscoverService(
             self.org, lambda: self.scenario, slow_seconds=lambda: self.slow_seconds, stopping=self._stopping
         )
+        self.rtt_s = rtt_s
+        """A network round trip added to every connection (TCP and TLS handshakes included) and DNS answer,
+        through :class:`~.net.LatencyRelay` in front of the listeners (0: none)."""
+        self._relays: dict[str, LatencyRelay] = {}
         self.gal_size = gal_size
         """Entries of the generated address book (None: simulator/directory.py's default, 2,000)."""
         self.endpoints: dict[str, MapiHttpService] = {}
         """MAPI/HTTP services by name (``emsmdb``, ``nspi``); tests turn their knobs (fault, delay_s...)."""
         self._install_routes()
+        # Imported by name like the endpoints above (rpcproxy.py uses the mailbox endpoint's stores).
+        self.rpcproxy: Any = importlib.import_module(f"{__package__}.rpcproxy").install(self)
+        """RPC over HTTP (simulator/rpcproxy.py) at /rpc/rpcproxy.dll, on the mailbox endpoint's engine."""
         self._https: Listener | None = None
         self._http: Listener | None = None
         self._dns: DnsServer | None = None
         self._blackhole: BlackHole | None = None
+        self.proxy: HttpProxy | None = None
+        """A forward proxy (simulator/proxy.py): a tunnel, or TLS interception in ``proxy-intercept``."""
         self.port = 0
         self.http_port = 0
         self.dns_port = 0
@@ -117,6 +128,21 @@ class Simulator:
         self._http = Listener("http", self.http_site)
         self._dns = DnsServer(self.org)
         self._blackhole = BlackHole()
+        self.proxy = HttpProxy(
+            self.route,
+            self.state_dir,
+            [*self.org.hosts(), "localhost"],
+            intercept=lambda: self.scenario == "proxy-intercept",
+        )
+        self.proxy.start()
+        if self.rtt_s > 0:
+            self._dns.delay_s = self.rtt_s
+            self._relays = {
+                "https": LatencyRelay(lambda: ("127.0.0.1", self._listener_port("https")), self.rtt_s),
+                "http": LatencyRelay(lambda: ("127.0.0.1", self._listener_port("http")), self.rtt_s),
+            }
+            for relay in self._relays.values():
+                relay.start()
         self.port, self.http_port = self._https.port, self._http.port
         self.dns_port, self.blackhole_port = self._dns.port, self._blackhole.port
         for part in (self._https, self._http, self._dns, self._blackhole):
@@ -130,6 +156,7 @@ class Simulator:
         self._stopping.set()
         for service in self.endpoints.values():
             service.stop()
+        self.rpcproxy.stop()
         # Stop the listeners side by side: each waits for its own loop to notice.
         stoppers = [
             threading.Thread(target=part.stop, name="sim-stop", daemon=True)
@@ -140,6 +167,10 @@ class Simulator:
             thread.start()
         for thread in stoppers:
             thread.join(timeout=10)
+        if self.proxy is not None:
+            self.proxy.stop()
+        for relay in self._relays.values():
+            relay.stop()
         self._started = False
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -183,13 +214,33 @@ class Simulator:
     def connect_to(self) -> list[str]:
         """curl-style ``HOST:PORT:ADDR:PORT`` for every virtual host, port 443 and port 80."""
         out: list[str] = []
+        https, http = self.port, self.http_port
+        if "https" in self._relays:
+            https, http = self._relays["https"].port, self._relays["http"].port
         for host in self.org.hosts():
-            https_port = self.port
+            https_port = https
             if self.scenario == "dead-root" and host == self.org.domain:
                 https_port = self.blackhole_port
             out.append(f"{host}:443:127.0.0.1:{https_port}")
-            out.append(f"{host}:80:127.0.0.1:{self.http_port}")
+            out.append(f"{host}:80:127.0.0.1:{http}")
         return out
+
+    def _listener_port(self, which: str) -> int:
+        listener = self._https if which == "https" else self._http
+        assert listener is not None
+        return listener.port
+
+    def route(self, host: str, port: int) -> tuple[str, int]:
+        """Where a connection for (host, port) goes, by :attr:`connect_to` (unknown names: unchanged)."""
+        for rule in self.connect_to:
+            name, rport, addr, aport = rule.split(":")
+            if name == host.lower() and int(rport) == port:
+                return addr, int(aport)
+        return host, port
+
+    @property
+    def proxy_url(self) -> str | None:
+        return self.proxy.url if self.proxy is not None else None
 
     def info(self) -> dict[str, Any]:
         """The object ``mapiprobe simulator --json`` prints."""
@@ -205,6 +256,7 @@ class Simulator:
             "http_port": self.http_port,
             "dns_server": f"127.0.0.1:{self.dns_port}",
             "blackhole_port": self.blackhole_port,
+            "proxy": self.proxy_url,
         }
 
 

@@ -40,9 +40,13 @@ response body. The service does the rest, as MS-OXCMAPIHTTP describes the server
 
 Knobs a test or scenario may turn at any time: :attr:`~MapiHttpService.lifetime_s`,
 :attr:`~MapiHttpService.pending_period_ms`, :attr:`~MapiHttpService.delay_s` (handler delay per request),
-:attr:`~MapiHttpService.rtt_s` (added latency per request) and :attr:`~MapiHttpService.fault`: ``"503"`` (a
-front end answers 503), ``"html-200"`` (a proxy answers HTTP 200 with an HTML page), ``"truncate"`` (the
-response stops in the middle of the body) or ``"drop"`` (the connection closes without an answer).
+:attr:`~MapiHttpService.rtt_s` (added latency per request), :attr:`~MapiHttpService.forget_after_s` (the
+context is forgotten after that many idle seconds although X-ExpirationInfo still announces ``lifetime_s``:
+a context that expires early), :attr:`~MapiHttpService.cut_after_s` (a load balancer in front closes the
+connection of any request still running after that many seconds) and :attr:`~MapiHttpService.fault`:
+``"503"`` (a front end answers 503), ``"html-200"`` (a proxy answers HTTP 200 with an HTML page),
+``"truncate"`` (the response stops in the middle of the body) or ``"drop"`` (the connection closes
+without an answer).
 """
 
 from __future__ import annotations
@@ -184,6 +188,8 @@ class MapiHttpService:
         self.server_application = server_application
         self.delay_s = 0.0
         self.rtt_s = 0.0
+        self.forget_after_s: float | None = None
+        self.cut_after_s: float | None = None
         self.fault: Fault | None = None
         self.prefix = "/"
         self._site: Site | None = None
@@ -320,8 +326,12 @@ class MapiHttpService:
             self._contexts[ctx.id] = ctx
             return ctx
 
+    def _idle_limit(self) -> float:
+        forget = self.forget_after_s
+        return self.lifetime_s if forget is None else min(forget, self.lifetime_s)
+
     def _purge(self, now: float) -> None:
-        lifetime = self.lifetime_s
+        lifetime = self._idle_limit()
         for ctx in [c for c in self._contexts.values() if self._expired(c, now, lifetime)]:
             ctx.closed = True
             del self._contexts[ctx.id]
@@ -346,7 +356,7 @@ class MapiHttpService:
         now = time.monotonic()
         with self._lock:
             ctx = self._contexts.get(context_id)
-            if ctx is not None and self._expired(ctx, now, self.lifetime_s):
+            if ctx is not None and self._expired(ctx, now, self._idle_limit()):
                 ctx.closed = True
                 del self._contexts[ctx.id]
                 return (10, "The Session Context has expired.")
@@ -410,9 +420,14 @@ class MapiHttpService:
 
     def _stream(self, job: _Job, fault: Fault | None) -> Iterator[bytes]:
         yield encode_meta_tag("PROCESSING")
+        cut = self.cut_after_s
         while not job.done.wait(max(self.pending_period_ms, 1) / 1000):
             if self._stopping.is_set():
                 break
+            if cut is not None and time.monotonic() - job.start >= cut:
+                # A load balancer that ends requests after ``cut`` seconds, PENDING or not: the connection
+                # is closed in the middle of the stream (an OSError: the listener just drops it).
+                raise ConnectionAbortedError("simulated load balancer cut")
             yield encode_meta_tag("PENDING")
         if not job.done.is_set():
             code, text, body = 18, "The endpoint is shutting down.", b""

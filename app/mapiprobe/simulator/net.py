@@ -5,13 +5,19 @@
   message API, so the client's SRV lookup is exercised for real.
 * :class:`BlackHole` accepts TCP connections and never says a word: the "dead host" that makes a client's
   connect succeed and its read time out.
+* :class:`LatencyRelay` forwards TCP to a listener with a network round trip added: each direction is
+  delayed by half the RTT, and the TCP handshake's round trip is charged to the connection's first bytes
+  (a loopback connect completes at once; the client's first data reaches the server 1.5 RTT after the
+  connect, as it would have after a real handshake). A connection that sends nothing costs nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import queue
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 import dns.flags
@@ -39,6 +45,8 @@ class DnsServer:
         self.sock.bind(("127.0.0.1", port))
         self.sock.settimeout(0.2)
         self.port: int = self.sock.getsockname()[1]
+        self.delay_s = 0.0
+        """Added before each answer (a network round trip), without holding up other queries."""
         self.queries: list[tuple[str, str]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="sim-dns", daemon=True)
@@ -65,8 +73,14 @@ class DnsServer:
                 return
             reply = self.answer(data)
             if reply is not None:
-                with contextlib.suppress(OSError):
-                    self.sock.sendto(reply, addr)
+                if self.delay_s > 0:
+                    threading.Timer(self.delay_s, self._send, args=(reply, addr)).start()
+                else:
+                    self._send(reply, addr)
+
+    def _send(self, reply: bytes, addr: tuple[str, int]) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.sendto(reply, addr)
 
     def answer(self, data: bytes) -> bytes | None:
         """The wire reply to one query (None for bytes that are not a DNS query)."""
@@ -142,4 +156,91 @@ class BlackHole:
             self.held.append(conn)
 
 
-__all__ = ["BlackHole", "DnsServer"]
+class LatencyRelay:
+    """A TCP relay on 127.0.0.1 to ``target`` that adds ``rtt_s`` of round trip (see the module docstring)."""
+
+    def __init__(self, target: Callable[[], tuple[str, int]], rtt_s: float) -> None:
+        self.target = target
+        self.rtt_s = rtt_s
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.sock.settimeout(0.2)
+        self.port: int = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, name="sim-relay", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        with self._lock:
+            for s in self._open:
+                with contextlib.suppress(OSError):
+                    s.close()
+            self._open.clear()
+        self.sock.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            accepted = time.monotonic()
+            try:
+                upstream = socket.create_connection(self.target(), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            self.connections += 1
+            for s in (client, upstream):
+                s.settimeout(None)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._open += [client, upstream]
+            half = self.rtt_s / 2
+            self._direction(client, upstream, earliest=accepted + 3 * half)
+            self._direction(upstream, client, earliest=0.0)
+
+    def _direction(self, src: socket.socket, dst: socket.socket, *, earliest: float) -> None:
+        chunks: queue.Queue[tuple[float, bytes]] = queue.Queue()
+        half = self.rtt_s / 2
+
+        def read() -> None:
+            while True:
+                try:
+                    data = src.recv(65536)
+                except OSError:
+                    data = b""
+                chunks.put((max(time.monotonic() + half, earliest), data))
+                if not data:
+                    return
+
+        def write() -> None:
+            while True:
+                due, data = chunks.get()
+                wait = due - time.monotonic()
+                if wait > 0 and self._stop.wait(wait):
+                    return
+                try:
+                    if not data:
+                        dst.shutdown(socket.SHUT_WR)
+                        return
+                    dst.sendall(data)
+                except OSError:
+                    return
+
+        for job in (read, write):
+            threading.Thread(target=job, name="sim-relay-pump", daemon=True).start()
+
+
+__all__ = ["BlackHole", "DnsServer", "LatencyRelay"]

@@ -25,12 +25,14 @@ follow MS-OXNSPI 3.1.4.1 (one subsection per method) and the positioning rules o
 
 gromox-isms the simulator imitates (PROTOCOL.md §10): GetProps with CurrentRec 0 answers for the logged-on
 user; DNToMId maps an unknown DN to 0; Unbind answers UNBIND_SUCCESS (1). It does **not** imitate gromox's
-ResolveNames bugs: a resolved name gets its real MId and an unknown one MID_UNRESOLVED.
+ResolveNames bugs: a resolved name gets its real MId and an unknown one MID_UNRESOLV
+
+The return values, limits and property tags are in :mod:`.nspi_values`, row assembly and restriction
+parsing in :mod:`.nspi_rows`; this module re-exports the public names.
 """
 
 from __future__ import annotations
 
-import struct
 import threading
 import uuid
 from collections import OrderedDict
@@ -38,6 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from mapiprobe.protocol import nspi as nspi_bodies
 from mapiprobe.protocol.errors import DecodeError, ProtocolError
 from mapiprobe.protocol.nspi import (
     BindRequest,
@@ -94,14 +97,11 @@ from mapiprobe.protocol.nspi_types import (
 from mapiprobe.protocol.properties import (
     Context,
     ErrorCode,
-    ErrorValue,
     PropertyRow,
     PropertyTag,
     PropertyValue,
     PropType,
-    read_value,
 )
-from mapiprobe.protocol.wire import Reader
 
 from .directory import (
     DEFAULT_GAL_SIZE,
@@ -113,6 +113,64 @@ from .directory import (
     LazyDirectory,
 )
 from .mapihttp import MapiHttpService, SimResponseCode, SimSessionContext
+from .nspi_rows import (
+    _codec,
+    _error_row,
+    _filter_span,
+    _read_anr_restriction,
+    _row_values,
+    _Spliced,
+    _string8,
+    _value_for,
+)
+from .nspi_values import (
+    _U32,
+    DEFAULT_COLUMNS,
+    ENTRY_TAGS,
+    GENERAL_FAILURE,
+    HIERARCHY_VERSION,
+    INVALID_BOOKMARK,
+    INVALID_PARAMETER,
+    MAX_COLUMNS,
+    MAX_ROWS_PER_QUERY,
+    NOT_FOUND,
+    NOT_SUPPORTED,
+    RELOP_EQ,
+    RES_PROPERTY,
+    ROW_CACHE_SIZE,
+    SUCCESS,
+    TABLE_TOO_BIG,
+    TAG_ACCOUNT,
+    TAG_ADDRESS_TYPE,
+    TAG_ANR,
+    TAG_BUSINESS_PHONE,
+    TAG_COMPANY_NAME,
+    TAG_CONTAINER_FLAGS,
+    TAG_CONTAINER_ID,
+    TAG_COUNTRY,
+    TAG_DEPARTMENT_NAME,
+    TAG_DEPTH,
+    TAG_DISPLAY_NAME,
+    TAG_DISPLAY_NAME_PRINTABLE,
+    TAG_DISPLAY_TYPE,
+    TAG_DISPLAY_TYPE_EX,
+    TAG_EMAIL_ADDRESS,
+    TAG_ENTRY_ID,
+    TAG_GIVEN_NAME,
+    TAG_INSTANCE_KEY,
+    TAG_IS_MASTER,
+    TAG_LOCALITY,
+    TAG_MOBILE_PHONE,
+    TAG_OBJECT_TYPE,
+    TAG_OFFICE_LOCATION,
+    TAG_PARENT_ENTRY_ID,
+    TAG_PRIMARY_PHONE,
+    TAG_PROXY_ADDRESSES,
+    TAG_SMTP_ADDRESS,
+    TAG_SURNAME,
+    TAG_TITLE,
+    TOO_COMPLEX,
+)
 from .org import Organisation
 from .web import Request
 
@@ -121,97 +179,8 @@ if TYPE_CHECKING:
 
 NSPI_PATH = "/mapi/nspi/"
 
-# NSPI return values (MS-OXNSPI 2.2.1.2 = MS-OXCDATA 2.4).
-SUCCESS = 0x00000000
-NOT_FOUND = 0x8004010F
-NOT_SUPPORTED = 0x80040102
-INVALID_PARAMETER = 0x80070057
-INVALID_BOOKMARK = 0x80040405
-TABLE_TOO_BIG = 0x80040403
-TOO_COMPLEX = 0x80040117
-GENERAL_FAILURE = 0x80004005
-
-MAX_COLUMNS = 100
-"""More columns than this is TableTooBig (gromox's limit; MS-OXNSPI leaves it to the server)."""
-MAX_ROWS_PER_QUERY = 5000
-"""QueryRows returns at most this many rows at once (MS-OXNSPI 3.1.4.1.8 lets a server return fewer)."""
-ROW_CACHE_SIZE = 250_000
-HIERARCHY_VERSION = 1
-
-# -- property tags (MS-OXPROPS names; PROTOCOL.md §5.6) -----------------------------------------------------
-TAG_ENTRY_ID = 0x0FFF0102
-TAG_INSTANCE_KEY = 0x0FF60102
-TAG_OBJECT_TYPE = 0x0FFE0003
-TAG_DISPLAY_NAME = 0x3001001F
-TAG_ADDRESS_TYPE = 0x3002001F
-TAG_EMAIL_ADDRESS = 0x3003001F
-TAG_DEPTH = 0x30050003
-TAG_CONTAINER_FLAGS = 0x36000003
-TAG_ANR = 0x360C001F
-TAG_DISPLAY_TYPE = 0x39000003
-TAG_DISPLAY_TYPE_EX = 0x39050003
-TAG_SMTP_ADDRESS = 0x39FE001F
-TAG_DISPLAY_NAME_PRINTABLE = 0x39FF001F
-TAG_ACCOUNT = 0x3A00001F
-TAG_GIVEN_NAME = 0x3A06001F
-TAG_BUSINESS_PHONE = 0x3A08001F
-TAG_SURNAME = 0x3A11001F
-TAG_COMPANY_NAME = 0x3A16001F
-TAG_TITLE = 0x3A17001F
-TAG_DEPARTMENT_NAME = 0x3A18001F
-TAG_OFFICE_LOCATION = 0x3A19001F
-TAG_PRIMARY_PHONE = 0x3A1A001F
-TAG_MOBILE_PHONE = 0x3A1C001F
-TAG_COUNTRY = 0x3A26001F
-TAG_LOCALITY = 0x3A27001F
-TAG_PROXY_ADDRESSES = 0x800F101F
-TAG_IS_MASTER = 0xFFFB000B
-TAG_PARENT_ENTRY_ID = 0xFFFC0102
-TAG_CONTAINER_ID = 0xFFFD0003
-
-DEFAULT_COLUMNS: tuple[int, ...] = (
-    TAG_CONTAINER_ID,
-    TAG_OBJECT_TYPE,
-    TAG_DISPLAY_TYPE,
-    0x3001001E,  # PidTagDisplayName, 8-bit
-    0x3A1A001E,  # PidTagPrimaryTelephoneNumber, 8-bit
-    0x3A18001E,  # PidTagDepartmentName, 8-bit
-    0x3A19001E,  # PidTagOfficeLocation, 8-bit
-)
-"""Columns when a QueryRows/SeekEntries/ResolveNames request has none (MS-OXNSPI 3.1.4.1.8, item 6.2)."""
-
-ENTRY_TAGS: tuple[int, ...] = (
-    TAG_ENTRY_ID,
-    TAG_INSTANCE_KEY,
-    TAG_OBJECT_TYPE,
-    TAG_DISPLAY_NAME,
-    TAG_ADDRESS_TYPE,
-    TAG_EMAIL_ADDRESS,
-    TAG_DISPLAY_TYPE,
-    TAG_DISPLAY_TYPE_EX,
-    TAG_SMTP_ADDRESS,
-    TAG_DISPLAY_NAME_PRINTABLE,
-    TAG_ACCOUNT,
-    TAG_GIVEN_NAME,
-    TAG_BUSINESS_PHONE,
-    TAG_SURNAME,
-    TAG_COMPANY_NAME,
-    TAG_TITLE,
-    TAG_DEPARTMENT_NAME,
-    TAG_OFFICE_LOCATION,
-    TAG_PRIMARY_PHONE,
-    TAG_MOBILE_PHONE,
-    TAG_COUNTRY,
-    TAG_LOCALITY,
-    TAG_PROXY_ADDRESSES,
-)
-"""Every property the simulator knows for a recipient (QueryColumns answers these)."""
-
-# Restriction types and relational operators of MS-OXCDATA 2.12 (RestrictType is one byte).
-RES_PROPERTY = 0x04
-RELOP_EQ = 0x04
-
-_U32 = struct.Struct("<I")
+ACCESS_DENIED = 0x80070005
+"""ecAccessDenied (MS-OXCDATA 2.4): the answer to ModProps/ModLinkAtt on the read-only simulated directory."""
 
 
 @dataclass
@@ -719,6 +688,43 @@ class NspiHandler:
             f"https://{host}{NSPI_PATH}?MailboxId={mailbox_id}",
         )
 
+    # -- GetTemplateInfo / ModLinkAtt / ModProps / ResortRestriction (MS-OXNSPI 3.1.4.1.18, .15, .14, .11) --
+
+    def _gettemplateinfo(
+        self, body: bytes, ctx: SimSessionContext, req: Request
+    ) -> nspi_bodies.GetTemplateInfoResponse:
+        request: nspi_bodies.GetTemplateInfoRequest = self._decode(nspi_bodies.GetTemplateInfoRequest, body)
+        self._state(ctx)
+        # The simulated directory has no display templates.
+        return nspi_bodies.GetTemplateInfoResponse(error_code=NOT_FOUND, code_page=request.code_page)
+
+    def _modlinkatt(
+        self, body: bytes, ctx: SimSessionContext, req: Request
+    ) -> nspi_bodies.ModLinkAttResponse:
+        self._decode(nspi_bodies.ModLinkAttRequest, body)
+        self._state(ctx)
+        return nspi_bodies.ModLinkAttResponse(
+            error_code=ACCESS_DENIED
+        )  # the simulated directory is read-only
+
+    def _modprops(self, body: bytes, ctx: SimSessionContext, req: Request) -> nspi_bodies.ModPropsResponse:
+        self._decode(nspi_bodies.ModPropsRequest, body)
+        self._state(ctx)
+        return nspi_bodies.ModPropsResponse(error_code=ACCESS_DENIED)
+
+    def _resortrestriction(
+        self, body: bytes, ctx: SimSessionContext, req: Request
+    ) -> nspi_bodies.ResortRestrictionResponse:
+        request: nspi_bodies.ResortRestrictionRequest = self._decode(
+            nspi_bodies.ResortRestrictionRequest, body
+        )
+        self._state(ctx)
+        known = [e for e in (self.directory.entry(m) for m in request.minimal_ids or ()) if e is not None]
+        known.sort(key=lambda e: e.display_name.casefold())
+        return nspi_bodies.ResortRestrictionResponse(
+            state=request.state, minimal_ids=tuple(e.mid for e in known)
+        )
+
     def _getmailboxurl(self, body: bytes, ctx: SimSessionContext, req: Request) -> GetMailboxUrlResponse:
         request: GetMailboxUrlRequest = self._decode(GetMailboxUrlRequest, body)
         self._state(ctx)
@@ -734,123 +740,6 @@ class NspiHandler:
         if self.directory.find_dn(request.user_dn) is None:
             return GetAddressBookUrlResponse(error_code=NOT_FOUND, server_url="")
         return GetAddressBookUrlResponse(server_url=self._urls(ctx)[1])
-
-
-# -- helpers --------------------------------------------------------------------------------------------
-
-
-class _Spliced(AddressBookResponse):
-    """A success response with rows whose bytes are already encoded: ``head`` (with no rows) is encoded by
-    the codec, then RowCount and the rows replace its empty RowCount, just before the aux trailer.
-
-    Every row-bearing body (QueryRows, SeekEntries, GetMatches, ResolveNames) ends
-    ``... RowCount u32, RowData, AuxiliaryBufferSize u32, AuxiliaryBuffer`` (MS-OXCMAPIHTTP 2.2.5.x.2), so
-    with an empty aux buffer the last 8 bytes of ``head`` are RowCount 0 and AuxiliaryBufferSize 0.
-    """
-
-    def __init__(self, head: AddressBookResponse, rows: list[bytes]) -> None:
-        self.head = head
-        self.rows = rows
-
-    def encode(self, *, has_true: int = 0x01) -> bytes:
-        data = self.head.encode(has_true=has_true)
-        if self.head.auxiliary_buffer or data[-8:] != bytes(8):
-            raise AssertionError("a spliced response needs an empty row set and aux buffer in its head")
-        return b"".join([data[:-8], _U32.pack(len(self.rows)), *self.rows, data[-4:]])
-
-
-def _codec(code_page: int) -> str:
-    """The Python codec of an 8-bit code page (PtypString8 values); cp1252 when it has none."""
-    name = f"cp{code_page}"
-    try:
-        "".encode(name)
-    except LookupError:
-        return "cp1252"
-    return name
-
-
-def _string8(tag: int) -> int:
-    """The PtypString8 form of a PtypString tag (and of a PtypMultipleString one); others unchanged."""
-    if tag & 0xFFFF == PropType.STRING:
-        return (tag & 0xFFFF0000) | PropType.STRING8
-    if tag & 0xFFFF == PropType.MV_STRING:
-        return (tag & 0xFFFF0000) | PropType.MV_STRING8
-    return tag
-
-
-def _value_for(values: dict[int, Any], tag: PropertyTag) -> tuple[PropertyTag, Any] | None:
-    """A value for ``tag`` from ``values`` (keyed by the Unicode tag): the 8-bit form of a string is the same
-    text, written in the code page by the codec; a PtypUnspecified tag takes the stored type."""
-    if int(tag) in values:
-        return tag, values[int(tag)]
-    for key, value in values.items():
-        if key >> 16 == tag.prop_id:
-            if tag.prop_type == PropType.UNSPECIFIED:
-                return PropertyTag(key), value
-            if _string8(key) == int(tag):
-                return tag, value
-            return None
-    return None
-
-
-def _row_values(values: dict[int, Any], columns: Sequence[PropertyTag]) -> dict[int, Any]:
-    """The values of one row keyed as :meth:`PropertyRow.build` wants them: by column tag (by the full tag
-    with the real type for a PtypUnspecified column). A column the entry has no value for, or asks for a
-    type the value does not have, gets NotFound (a FlaggedPropertyRow with flag 0xA, as gromox answers)."""
-    out: dict[int, Any] = {}
-    for col in columns:
-        hit = _value_for(values, col)
-        if hit is None:
-            out[int(col)] = ErrorValue(NOT_FOUND)
-        else:
-            out[int(hit[0])] = hit[1]
-    return out
-
-
-def _error_row(columns: Sequence[PropertyTag]) -> bytes:
-    """The row of an Explicit Table MId that names nothing: every column NotFound."""
-    return PropertyRow.build(columns, {int(c): ErrorValue(NOT_FOUND) for c in columns}).to_bytes(
-        columns, Context.ADDRESS_BOOK
-    )
-
-
-def _filter_span(body: bytes) -> tuple[int, int] | None:
-    """Where a GetMatches request's Filter starts, and where its HasFilter byte is; None if it has none.
-
-    Layout (MS-OXCMAPIHTTP 2.2.5.5.1): Reserved u32, HasState u8 [STAT 36], HasMinimalIds u8
-    [MinimalIdCount u32, MinimalIds u32[]], InterfaceOptionFlags u32, HasFilter u8 [Filter] ...
-    """
-    r = Reader(body)
-    r.u32("Reserved")
-    if r.u8("HasState"):
-        r.take(36, "State")
-    if r.u8("HasMinimalIds"):
-        n = r.count(4, "MinimalIdCount", item_size=4, limit=100_000)
-        r.take(4 * n, "MinimalIds")
-    r.u32("InterfaceOptionFlags")
-    has_at = r.offset
-    if not r.u8("HasFilter"):
-        return None
-    return r.offset, has_at
-
-
-def _read_anr_restriction(body: bytes, start: int, with_has_value: bool) -> tuple[str, int]:
-    """A PropertyRestriction on PidTagAnr: (the text, the offset just after the restriction)."""
-    r = Reader(body[start:], base=start)
-    kind = r.u8("RestrictType")
-    if kind != RES_PROPERTY:
-        raise DecodeError(f"RestrictType 0x{kind:02X}", offset=start, field="RestrictType", expected="0x04")
-    relop = r.u8("RelOp")
-    prop_tag = r.u32("PropTag")
-    value_tag = PropertyTag(r.u32("TaggedValue.PropertyTag"))
-    if relop != RELOP_EQ or prop_tag >> 16 != TAG_ANR >> 16 or value_tag.prop_type not in (0x001E, 0x001F):
-        raise DecodeError(
-            "not an ANR restriction", offset=start, field="Filter", expected="PidTagAnr RELOP_EQ"
-        )
-    if with_has_value and r.u8("HasValue") != 0xFF:
-        raise DecodeError("no HasValue byte", offset=r.offset - 1, field="HasValue", expected="0xFF")
-    text = read_value(r, value_tag.prop_type, Context.ROP)
-    return str(text), r.offset
 
 
 def install(sim: Simulator) -> MapiHttpService:
@@ -896,7 +785,50 @@ _REQUEST_TYPES = (
 __all__ = [
     "DEFAULT_COLUMNS",
     "ENTRY_TAGS",
+    "GENERAL_FAILURE",
+    "HIERARCHY_VERSION",
+    "INVALID_BOOKMARK",
+    "INVALID_PARAMETER",
+    "MAX_COLUMNS",
+    "MAX_ROWS_PER_QUERY",
+    "NOT_FOUND",
+    "NOT_SUPPORTED",
     "NSPI_PATH",
+    "RELOP_EQ",
+    "RES_PROPERTY",
+    "ROW_CACHE_SIZE",
+    "SUCCESS",
+    "TABLE_TOO_BIG",
+    "TAG_ACCOUNT",
+    "TAG_ADDRESS_TYPE",
+    "TAG_ANR",
+    "TAG_BUSINESS_PHONE",
+    "TAG_COMPANY_NAME",
+    "TAG_CONTAINER_FLAGS",
+    "TAG_CONTAINER_ID",
+    "TAG_COUNTRY",
+    "TAG_DEPARTMENT_NAME",
+    "TAG_DEPTH",
+    "TAG_DISPLAY_NAME",
+    "TAG_DISPLAY_NAME_PRINTABLE",
+    "TAG_DISPLAY_TYPE",
+    "TAG_DISPLAY_TYPE_EX",
+    "TAG_EMAIL_ADDRESS",
+    "TAG_ENTRY_ID",
+    "TAG_GIVEN_NAME",
+    "TAG_INSTANCE_KEY",
+    "TAG_IS_MASTER",
+    "TAG_LOCALITY",
+    "TAG_MOBILE_PHONE",
+    "TAG_OBJECT_TYPE",
+    "TAG_OFFICE_LOCATION",
+    "TAG_PARENT_ENTRY_ID",
+    "TAG_PRIMARY_PHONE",
+    "TAG_PROXY_ADDRESSES",
+    "TAG_SMTP_ADDRESS",
+    "TAG_SURNAME",
+    "TAG_TITLE",
+    "TOO_COMPLEX",
     "NspiHandler",
     "install",
 ]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 SCENARIOS: dict[str, str] = {
-    "normal": "a healthy Exchange 2019-like organisation (mapiHttp when X-MapiHttpCapability is sent)",
+    "normal": "a healthy Exchange 2019-like organisation (mapiHttp when X-MapiHttpCapability is sent;"
+    " Autodiscover offers Negotiate, NTLM, Bearer and Basic, /mapi/ the same without Basic)",
     "mapihttp-disabled": "MAPI over HTTP switched off org-wide: legacy blocks only, even with the header",
     "ignores-header": "a non-Microsoft server: always mapiHttp plus legacy blocks, header or not",
     "redirect-addr": "Autodiscover for contoso.test answers redirectAddr to <user>@fabrikam.test",
@@ -24,6 +25,14 @@ SCENARIOS: dict[str, str] = {
     "cert-wrong-name": "mail.<domain> presents a certificate whose names do not cover it",
     "cert-expired": "mail.<domain> presents a certificate that expired two days ago",
     "cert-missing-intermediate": "mail.<domain> sends its certificate but not the intermediate CA above it",
+    "context-expires-early": "mailbox contexts are forgotten after 1 s idle; X-ExpirationInfo says 15 min",
+    "lb-cut": "a load balancer cuts mailbox requests after 0.8 s (each takes 1.5 s with PENDING keep-alives)",
+    "proxy-intercept": "the simulator's HTTP proxy (proxy_url) decrypts TLS with its own CA, not a tunnel",
+    "basic-only": "like normal, but every endpoint offers Basic only and RPC/HTTP accepts RPC-level auth none"
+    " (as gromox)",
+    "rpch-unknown-server": "the RPC proxy refuses every RPC server name (HTTP 503)",
+    "rpch-channel-cut": "the RPC proxy drops the OUT channel after the first EcDoRpcExt2 answer",
+    "rpch-authn-level": "the RPC server refuses binds with RPC-level authentication (bind_nak), takes none",
 }
 
 __all__ = ["SCENARIOS"]

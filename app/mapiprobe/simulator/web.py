@@ -86,6 +86,10 @@ class Request:
     user: SimUser | None = None
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     """Headers added to whatever the handler answers (the last WWW-Authenticate token of a handshake)."""
+    stream: Any = None
+    """For a ``stream_body`` route with a long body: the connection's reader, the body not yet read
+    (``stream_length`` bytes); the handler reads it as it arrives (RPC/HTTP's IN channel)."""
+    stream_length: int = 0
 
     def header(self, name: str, default: str | None = None) -> str | None:
         low = name.lower()
@@ -100,6 +104,10 @@ class Response:
     chunks: Iterable[bytes] | None = None
     """When set, the body is sent chunked, one chunk per item, flushed as it is produced."""
     close: bool = False
+    length: int | None = None
+    """With ``chunks``: send ``Content-Length: length`` and the chunks unframed (RPC/HTTP's OUT channel)."""
+    continue_first: bool = False
+    """Send ``HTTP/1.1 100 Continue`` before the answer (as IIS does on RPC/HTTP channels)."""
 
     @classmethod
     def text(cls, status: int, text: str, content_type: str = "text/plain; charset=utf-8") -> Response:
@@ -189,6 +197,11 @@ class Route:
     hosts: frozenset[str] | None = None
     auth: bool = False
     name: str = ""
+    stream_body: bool = False
+
+
+STREAM_THRESHOLD = 0x10000
+"""A ``stream_body`` route gets bodies longer than this unread (:attr:`Request.stream`)."""
 
 
 class Site:
@@ -218,6 +231,7 @@ class Site:
         hosts: Iterable[str] | None = None,
         auth: bool = False,
         name: str = "",
+        stream_body: bool = False,
     ) -> None:
         self.routes.append(
             Route(
@@ -227,6 +241,7 @@ class Site:
                 frozenset(h.lower() for h in hosts) if hosts is not None else None,
                 auth,
                 name or prefix,
+                stream_body,
             )
         )
 
@@ -433,18 +448,29 @@ class _RequestHandler(BaseHTTPRequestHandler):
             raise ValueError("bad Content-Length")
         return self.rfile.read(length) if length else b""
 
+    def _streams(self, host: str, path: str) -> int:
+        """The Content-Length to leave unread for a ``stream_body`` route, else 0."""
+        length = self.headers.get("Content-Length") or ""
+        if not length.isdigit() or int(length) <= STREAM_THRESHOLD:
+            return 0
+        for route in self.server.site.match(host, path):
+            if self.command in route.methods:
+                return int(length) if route.stream_body else 0
+        return 0
+
     def _handle(self) -> None:
         srv = self.server
-        try:
-            body = self._read_body()
-        except ValueError:
-            self._send(Response.text(400, "400 Bad Request\n", "text/plain"), head=False)
-            self.close_connection = True
-            return
         host_header = self.headers.get("Host") or self.conn_state.sni or ""
         host = _strip_port(host_header).lower()
         target = urlsplit(self.path)
         path = unquote(target.path) or "/"
+        stream_length = self._streams(host, path)
+        try:
+            body = b"" if stream_length else self._read_body()
+        except ValueError:
+            self._send(Response.text(400, "400 Bad Request\n", "text/plain"), head=False)
+            self.close_connection = True
+            return
         headers = {k: v for k, v in self.headers.items()}
         cookies = self.headers.get_all("Cookie") or []
         if len(cookies) > 1:  # several Cookie header lines are one list (RFC 6265 5.4; MS-OXCMAPIHTTP 4.2)
@@ -476,14 +502,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
             connection=self.conn_state,
         )
+        if stream_length:
+            req.stream, req.stream_length = self.rfile, stream_length
         try:
             resp = srv.site.dispatch(req)
         except Exception as exc:  # a handler bug: answer 500 and keep serving
             srv.site.errors.append(f"{srv.listener} {self.command} {self.path}: {exc!r}")
             resp = Response.text(500, "500 Internal Server Error (simulator)\n")
+        if stream_length:
+            resp.close = True  # whatever the handler left unread of the body cannot be skipped
         self._send(resp, head=self.command == "HEAD")
 
     def _send(self, resp: Response, *, head: bool) -> None:
+        if resp.continue_first:
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.send_response(resp.status)
         names = {k.lower() for k, _ in resp.headers}
         for key, value in resp.headers:
@@ -491,6 +523,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if resp.close:
             self.send_header("Connection", "close")
             self.close_connection = True
+        if resp.chunks is not None and resp.length is not None:
+            self.send_header("Content-Length", str(resp.length))
+            self.end_headers()
+            self.wfile.flush()
+            for chunk in _nonempty(resp.chunks):
+                self.wfile.write(chunk)
+                self.wfile.flush()
+            self.close_connection = True
+            return
         if resp.chunks is not None:
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
@@ -511,6 +552,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = _handle
+    do_RPC_IN_DATA = do_RPC_OUT_DATA = _handle  # RPC over HTTP (simulator/rpcproxy.py)
 
 
 def _nonempty(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -8,7 +8,7 @@ scheme is outside the protocol); Exchange offers Negotiate, NTLM, Basic and Bear
 Schemes
     :class:`BasicAuth` (RFC 7617), preemptive, HTTPS only.
     :class:`BearerAuth` (RFC 6750), preemptive, HTTPS only; the token comes from the user, a file or an
-    environment variable (see ``cli_common``).
+    environment variable (see ``cli/options.py``).
     :class:`NTLMAuth` and :class:`NegotiateAuth` (RFC 4559) step a ``spnego.client(...)`` context: pyspnego
     chooses SSPI on Windows (no password: the logged-on user), GSSAPI where it is installed (Kerberos with
     a ticket from the cache, or one fetched with the password) and its pure-Python NTLM otherwise. Negotiate
@@ -421,6 +421,7 @@ class SpnegoAuth(_Scheme):
         response = yield request
         if response.status_code != 401:
             return
+        _drain(response)
         if not _offers(offered_schemes(response), self.scheme):
             raise self._fail(request, response, endpoint, legs=0)
         yield from self._handshake(request, endpoint)
@@ -469,6 +470,7 @@ class SpnegoAuth(_Scheme):
                 return
             if server_token is None or ctx.complete or legs >= MAX_HANDSHAKE_LEGS:
                 raise self._fail(request, response, endpoint, legs=legs)
+            _drain(response)
             token = self._step(ctx, server_token, request, endpoint)
 
 
@@ -577,6 +579,7 @@ class AutoAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
+        _drain(response)
         offered = offered_schemes(response)
         name = self.usable(offered)
         if name is None:
@@ -596,6 +599,13 @@ class AutoAuth(httpx.Auth):
         )
         _annotate(following, ANNOTATION_AUTH_SCHEME, f"{name} ({why})")
         yield from scheme.after_challenge(following, response)
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read a 401's (small) body before the next token is computed. httpx reads it only after the flow has
+    made the next request, and making a Negotiate token can take seconds (Kerberos looking for a KDC):
+    meanwhile the transport's time limits would see a server that sends nothing and end the exchange."""
+    response.read()
 
 
 def _origin(url: httpx.URL) -> str:

@@ -1,6 +1,6 @@
 """The one httpx client every endpoint uses: HTTP/1.1, keep-alive, timeouts always set, traced.
 
-:func:`make_client` builds it from :class:`ConnectionOptions` (what ``cli_common.py`` reads from the command
+:func:`make_client` builds it from :class:`ConnectionOptions` (what ``cli/options.py`` reads from the command
 line). Three things happen below httpx, in an httpcore network backend, so that everything above (SNI,
 certificate name checks, the ``Host`` header, connection pooling) keeps seeing the name from the URL:
 
@@ -13,7 +13,10 @@ certificate name checks, the ``Host`` header, connection pooling) keeps seeing t
 TLS is verified against the operating system's trust store (``truststore`` on Windows and macOS, OpenSSL's
 CA bundle elsewhere: see :func:`os_trust_context`) plus any ``--ca-cert`` file of this run; ``--insecure``
 turns verification off (front ends must say so loudly: :data:`INSECURE_WARNING`).
-Proxies from the environment are not used (``trust_env=False``): a diagnostic run goes where it is told.
+Proxies: ``ConnectionOptions.proxy`` (``--proxy``) is a proxy URL, ``none``, or None for the system's settings
+(environment variables; WinINet and its PAC file on Windows): see :mod:`mapiprobe.transport.proxy`. httpx's
+own ``trust_env`` stays off; the choice is made here, per URL, and each trace record says which proxy the
+request went through (:attr:`TraceRecord.proxy`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ import truststore
 
 from mapiprobe import __version__
 from mapiprobe.transport.errors import BackendNameNotResolved, NameNotResolved, TLSHandshakeTimeout, translate
+from mapiprobe.transport.limits import DEFAULT_MAX_PENDING, MIN_BODY_RATE, Pace, StreamGuard
+from mapiprobe.transport.proxy import ProxySelector, settings_from_option
 from mapiprobe.transport.resolve import Resolver, is_ip_literal, make_resolver
 from mapiprobe.transport.trace import Trace, TraceRecord, redact_headers
 
@@ -55,6 +60,23 @@ class ConnectionOptions:
     connect_timeout: float = 10
     read_timeout: float = 30
     dns_server: str | None = None  # "ADDR:PORT" for host and SRV lookups
+    proxy: str | None = None  # --proxy: a proxy URL, "none", "pac+URL"; None: the system's settings
+    # transport/limits.py: response heads within read_timeout of the request, bodies at min_rate bytes/s
+    # averaged over read_timeout, MAPI/HTTP PENDING for at most max_pending seconds, and the whole run
+    # until the time.monotonic() value ``deadline`` (--max-time, whose value ``max_time`` is for messages).
+    min_rate: float = MIN_BODY_RATE
+    max_pending: float = DEFAULT_MAX_PENDING
+    max_time: float | None = None
+    deadline: float | None = None
+
+    def pace(self) -> Pace:
+        return Pace(
+            header_timeout=self.read_timeout,
+            min_rate=self.min_rate,
+            rate_window=self.read_timeout,
+            deadline=self.deadline,
+            max_time=self.max_time,
+        )
 
 
 # -- --connect-to ---------------------------------------------------------------------------------------
@@ -150,17 +172,36 @@ class SSLContextPool:
 
 
 class _Stream(httpcore.NetworkStream):
-    """Delegates to the real stream; a TLS handshake timeout is raised as :class:`TLSHandshakeTimeout`."""
+    """Delegates to the real stream; a TLS handshake timeout is raised as :class:`TLSHandshakeTimeout`;
+    reads and writes keep the limits of its :class:`~mapiprobe.transport.limits.StreamGuard`."""
 
-    def __init__(self, inner: httpcore.NetworkStream, contexts: SSLContextPool | None = None) -> None:
+    def __init__(
+        self,
+        inner: httpcore.NetworkStream,
+        contexts: SSLContextPool | None = None,
+        guard: StreamGuard | None = None,
+    ) -> None:
         self._inner = inner
         self._contexts = contexts
+        self._guard = guard
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, timeout)
+        guard = self._guard
+        if guard is None:
+            return self._inner.read(max_bytes, timeout)
+        return guard.read(lambda wait: self._inner.read(max_bytes, wait), timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, timeout)
+        guard = self._guard
+        if guard is None:
+            self._inner.write(buffer, timeout)
+            return
+        try:
+            self._inner.write(buffer, guard.cap(timeout, "sending the request to"))
+        except httpcore.WriteTimeout:
+            guard.expired("sending the request to")
+            raise
+        guard.wrote()
 
     def close(self) -> None:
         self._inner.close()
@@ -168,13 +209,18 @@ class _Stream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
+        guard = self._guard
+        if guard is not None:
+            timeout = guard.cap(timeout, "in the TLS handshake with")
         try:
             if self._contexts is None:
-                return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+                return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout), guard=guard)
             with self._contexts.borrow() as ctx:
                 ctx.set_alpn_protocols(["http/1.1"])
-                return _Stream(self._inner.start_tls(ctx, server_hostname, timeout))
+                return _Stream(self._inner.start_tls(ctx, server_hostname, timeout), guard=guard)
         except httpcore.ConnectTimeout as exc:
+            if guard is not None:
+                guard.expired("in the TLS handshake with")
             raise TLSHandshakeTimeout(f"TLS handshake with {server_hostname} timed out") from exc
 
     def get_extra_info(self, info: str) -> Any:
@@ -189,10 +235,12 @@ class MappedBackend(httpcore.NetworkBackend):
         rules: Iterable[ConnectTo] = (),
         resolver: Resolver | None = None,
         contexts: SSLContextPool | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self.rules = tuple(rules)
         self.resolver = resolver
         self.contexts = contexts
+        self.pace = pace
         self._inner = httpcore.SyncBackend()
 
     def route(self, host: str, port: int) -> tuple[str, int]:
@@ -211,6 +259,9 @@ class MappedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         target, target_port = self.route(host, port)
+        guard = StreamGuard(self.pace, host) if self.pace is not None else None
+        if guard is not None:
+            guard.cap(None, "connecting to")  # --max-time already over: not even a DNS lookup
         if self.resolver is None or is_ip_literal(target):
             addresses = [target.strip("[]")]
         else:
@@ -221,12 +272,17 @@ class MappedBackend(httpcore.NetworkBackend):
         options = list(socket_options or ())
         failure: httpcore.ConnectError | None = None
         for address in addresses:
+            wait = guard.cap(timeout, "connecting to") if guard is not None else timeout
             try:
-                stream = self._inner.connect_tcp(address, target_port, timeout, local_address, options)
+                stream = self._inner.connect_tcp(address, target_port, wait, local_address, options)
             except httpcore.ConnectError as exc:  # try the next address; a timeout ends the attempt
                 failure = exc
                 continue
-            return _Stream(stream, self.contexts)
+            except httpcore.ConnectTimeout:
+                if guard is not None:
+                    guard.expired("connecting to")
+                raise
+            return _Stream(stream, self.contexts, guard)
         assert failure is not None
         raise failure
 
@@ -269,16 +325,50 @@ def os_trust_context() -> ssl.SSLContext:
     return ctx
 
 
+_SHARED_CONTEXTS: dict[tuple[object, ...], ssl.SSLContext] = {}
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 8
+
+
+def _trust_key(options: ConnectionOptions) -> tuple[object, ...] | None:
+    """What a verifying context is made of: the CA bundle and each --ca-cert file as it is now on disk."""
+    key: list[object] = []
+    for path in options.ca_certs:
+        try:
+            st = Path(path).stat()
+        except OSError:
+            return None  # let the load below report the file
+        key.append((str(Path(path).resolve()), st.st_mtime_ns, st.st_size))
+    return tuple(key)
+
+
 def make_ssl_context(options: ConnectionOptions) -> ssl.SSLContext:
-    """The OS trust store plus ``--ca-cert`` files; or no verification at all with ``--insecure``."""
+    """The OS trust store plus ``--ca-cert`` files; or no verification at all with ``--insecure``.
+
+    Outside Windows and macOS, verifying contexts are shared between the clients of a process that trust
+    the same files (reading the CA bundle costs ~20 ms of CPU; a diagnosis makes a dozen clients): a
+    context is only configured here, and httpcore sets the same ALPN on it each time, under the GIL.
+    """
     if options.insecure:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
+    key = _trust_key(options) if sys.platform not in ("win32", "darwin") else None
+    if key is not None:
+        key = (os_trust_context, *key)  # a replaced trust-store factory (tests) makes its own contexts
+        with _SHARED_LOCK:
+            found = _SHARED_CONTEXTS.get(key)
+        if found is not None:
+            return found
     ctx = os_trust_context()
     for path in options.ca_certs:
         ctx.load_verify_locations(cafile=str(path))
+    if key is not None and not isinstance(ctx, truststore.SSLContext):
+        with _SHARED_LOCK:
+            if len(_SHARED_CONTEXTS) >= _SHARED_MAX:
+                _SHARED_CONTEXTS.pop(next(iter(_SHARED_CONTEXTS)))
+            ctx = _SHARED_CONTEXTS.setdefault(key, ctx)
     return ctx
 
 
@@ -292,8 +382,9 @@ def _header_bytes(headers: Iterable[tuple[bytes, bytes]]) -> int:
 class _Exchange:
     """Collects httpcore trace events for one request and builds its :class:`TraceRecord`."""
 
-    def __init__(self, trace: Trace, request: httpx.Request) -> None:
+    def __init__(self, trace: Trace, request: httpx.Request, proxy: str | None = None) -> None:
         self.trace = trace
+        self.proxy = proxy
         self.request = request
         self.seq = trace.next_seq()
         self.t0 = time.perf_counter()
@@ -323,9 +414,12 @@ class _Exchange:
         *,
         received: int,
         error: BaseException | None = None,
+        body: bytes | None = None,
+        body_more: bool = False,
     ) -> None:
         req = self.request
         end = time.perf_counter()
+        request_body, request_truncated = self.trace.keep_body(req.headers.multi_items(), _request_body(req))
         rec = TraceRecord(
             seq=self.seq,
             method=req.method,
@@ -350,10 +444,16 @@ class _Exchange:
             request_id=req.headers.get("X-RequestId"),
             annotations=tuple(req.extensions.get("mapiprobe.annotations", ())),
             peer_address=self.peer,
+            request_body=request_body,
+            request_body_truncated=request_truncated,
+            proxy=self.proxy,
         )
         if response is not None:
             stream = response.extensions.get("network_stream")
             version, cipher, der = self.tls or _tls_of(stream)
+            response_body, response_truncated = self.trace.keep_body(
+                response.headers.multi_items(), body, more=body_more, decode=True
+            )
             rec = replace(
                 rec,
                 status=response.status_code,
@@ -369,6 +469,8 @@ class _Exchange:
                 peer_address=self.peer or (_peer(stream) if stream is not None else None),
                 response_code=response.headers.get("X-ResponseCode"),
                 outcome="ok",
+                response_body=response_body,
+                response_body_truncated=response_truncated,
             )
         if error is not None:
             mapped = translate(error, str(rec.url))
@@ -383,6 +485,14 @@ class _Exchange:
 def _str_ext(req: httpx.Request, key: str) -> str | None:
     value = req.extensions.get(key)
     return str(value) if value is not None else None
+
+
+def _request_body(req: httpx.Request) -> bytes | None:
+    """The request body when httpx holds it in memory (every request mapiprobe sends); None otherwise."""
+    try:
+        return req.content
+    except httpx.RequestNotRead:
+        return None
 
 
 def _content_length(req: httpx.Request) -> int:
@@ -425,20 +535,28 @@ def _tls_of(stream: Any) -> tuple[str | None, str | None, bytes | None]:
 
 
 class _CountingStream(httpx.SyncByteStream):
-    """Counts the body bytes as they are read and finishes the trace record when the body is closed."""
+    """Counts the body bytes as they are read, keeps the first ``body_limit`` of them, and finishes the
+    trace record when the body is closed (a body never read leaves ``response_body`` empty)."""
 
     def __init__(self, inner: httpx.SyncByteStream, exchange: _Exchange) -> None:
         self._inner = inner
         self._exchange = exchange
         self.response: httpx.Response | None = None
         self._count = 0
+        self._kept = bytearray()
+        self._limit = exchange.trace.body_limit
         self._error: BaseException | None = None
         self._done = False
+        self._read = False
 
     def __iter__(self) -> Iterator[bytes]:
+        self._read = True
         try:
             for chunk in self._inner:
                 self._count += len(chunk)
+                room = self._limit - len(self._kept)
+                if room > 0:
+                    self._kept += chunk[:room]
                 yield chunk
         except BaseException as exc:
             self._error = exc
@@ -450,7 +568,13 @@ class _CountingStream(httpx.SyncByteStream):
         finally:
             if not self._done:
                 self._done = True
-                self._exchange.finish(self.response, received=self._count, error=self._error)
+                self._exchange.finish(
+                    self.response,
+                    received=self._count,
+                    error=self._error,
+                    body=bytes(self._kept) if self._read else None,
+                    body_more=self._count > len(self._kept),
+                )
 
 
 class TracingTransport(httpx.HTTPTransport):
@@ -463,25 +587,44 @@ class TracingTransport(httpx.HTTPTransport):
         backend: httpcore.NetworkBackend,
         trace: Trace | None,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        proxy: str | None = None,
+        max_pending: float = DEFAULT_MAX_PENDING,
     ) -> None:
         super().__init__(verify=ssl_context, trust_env=False, http1=True, http2=False, limits=limits)
         # httpx offers no public way to choose httpcore's network backend; the pool is rebuilt with ours,
-        # with the same settings httpx would have used.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            network_backend=backend,
-        )
+        # with the same settings httpx would have used (through ``proxy`` when one is given).
+        pool: httpcore.ConnectionPool
+        if proxy is not None:
+            pool = httpcore.HTTPProxy(
+                proxy_url=proxy,
+                ssl_context=ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                http1=True,
+                http2=False,
+                network_backend=backend,
+            )
+        else:
+            pool = httpcore.ConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                http1=True,
+                http2=False,
+                network_backend=backend,
+            )
+        self._pool = pool
         self.trace = trace
+        self.proxy = proxy
+        self.max_pending = max_pending
+        """Seconds a MAPI/HTTP request may answer only PENDING (transport/mapihttp.py reads it here)."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self.trace is None:
             return super().handle_request(request)
-        exchange = _Exchange(self.trace, request)
+        exchange = _Exchange(self.trace, request, self.proxy)
         previous = request.extensions.get("trace")
 
         def on_event(name: str, info: dict[str, Any]) -> None:
@@ -506,6 +649,55 @@ class TracingTransport(httpx.HTTPTransport):
         )
         counting.response = wrapped
         return wrapped
+
+
+class RoutingTransport(httpx.BaseTransport):
+    """Sends each request through the transport of the proxy :class:`ProxySelector` picks for its URL."""
+
+    def __init__(
+        self,
+        selector: ProxySelector,
+        make: Callable[[str | None], TracingTransport],
+        trace: Trace | None,
+        max_pending: float = DEFAULT_MAX_PENDING,
+    ) -> None:
+        self.selector = selector
+        self.max_pending = max_pending  # as TracingTransport.max_pending
+        self._make = make
+        self.trace = trace  # like TracingTransport.trace: given to every transport made
+        self._transports: dict[str | None, TracingTransport] = {}
+        self._lock = threading.Lock()
+
+    def transport_for(self, url: str) -> TracingTransport:
+        proxy = self.selector.for_url(url)
+        with self._lock:
+            found = self._transports.get(proxy)
+            if found is None:
+                found = self._transports[proxy] = self._make(proxy)
+            found.trace = self.trace
+            return found
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.transport_for(str(request.url)).handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            transports = list(self._transports.values())
+            self._transports.clear()
+        for transport in transports:
+            transport.close()
+
+
+def proxy_selector(options: ConnectionOptions) -> ProxySelector:
+    """The :class:`ProxySelector` of ``options`` (a PAC file is fetched directly, on first use)."""
+
+    def fetch(url: str) -> str:
+        with make_client(replace(options, proxy="none")) as client:
+            response = client.get(url, extensions={"mapiprobe.label": "PAC file"})
+            response.raise_for_status()
+            return response.text
+
+    return ProxySelector(settings_from_option(options.proxy), fetch_pac=fetch)
 
 
 def make_client(
@@ -534,11 +726,23 @@ def make_client(
             max_keepalive_connections=max_connections,
             keepalive_expiry=DEFAULT_LIMITS.keepalive_expiry,
         )
-    transport = TracingTransport(
-        ssl_context=ssl_context,
-        backend=MappedBackend(rules, resolver, contexts),
-        trace=trace,
-        limits=limits,
+    backend = MappedBackend(rules, resolver, contexts, options.pace())
+
+    def transport_via(proxy: str | None) -> TracingTransport:
+        return TracingTransport(
+            ssl_context=ssl_context,
+            backend=backend,
+            trace=trace,
+            limits=limits,
+            proxy=proxy,
+            max_pending=options.max_pending,
+        )
+
+    selector = proxy_selector(options)
+    transport: httpx.BaseTransport = (
+        RoutingTransport(selector, transport_via, trace, options.max_pending)
+        if selector.may_proxy
+        else transport_via(None)
     )
     timeout = httpx.Timeout(
         connect=options.connect_timeout,
@@ -561,9 +765,11 @@ __all__ = [
     "ConnectTo",
     "ConnectionOptions",
     "MappedBackend",
+    "RoutingTransport",
     "TracingTransport",
     "make_client",
     "make_ssl_context",
     "os_trust_context",
     "parse_connect_to",
+    "proxy_selector",
 ]

@@ -7,7 +7,10 @@ Error tree (what session/ and the front ends see; nothing from httpx, httpcore, 
     │   └── NameNotResolved        the host name has no address (system resolver or --dns-server)
     ├── Timeout                    a time limit ran out; ``phase`` says which one
     │   ├── ConnectTimeout         TCP connect or TLS handshake (``phase`` "connect" or "tls")
-    │   └── ReadTimeout            waiting for the answer, or sending the request ("read", "write", "pool")
+    │   ├── ReadTimeout            waiting for the answer, or sending the request ("read", "write", "pool")
+    │   │   └── TooSlow            bytes trickle: headers not done in time, body under the minimum pace,
+    │   │                          PENDING for too long ("headers", "body", "pending"; transport/limits.py)
+    │   └── MaxTimeExceeded        the whole command ran out of --max-time ("max-time")
     ├── TLSFailure                 handshake failed; ``reason`` is the verification result in words
     ├── ConnectionLost             the peer closed or reset the connection in the middle of an exchange
     ├── HTTPFailure                an HTTP answer that is not what the exchange needs (``status``)
@@ -75,6 +78,14 @@ class ReadTimeout(Timeout):
     """The server accepted the request but did not answer (or did not accept the body) in time."""
 
 
+class TooSlow(ReadTimeout):
+    """The server keeps sending, but too slowly to finish: see transport/limits.py."""
+
+
+class MaxTimeExceeded(Timeout):
+    """The command's --max-time ran out."""
+
+
 class TLSFailure(TransportError):
     """The TLS handshake failed. ``reason`` is OpenSSL's (or the OS trust store's) verdict in words."""
 
@@ -137,6 +148,8 @@ _KINDS: dict[type[TransportError], str] = {
     Timeout: "timeout",
     ConnectTimeout: "connect-timeout",
     ReadTimeout: "read-timeout",
+    TooSlow: "too-slow",
+    MaxTimeExceeded: "max-time",
     TLSFailure: "tls-failed",
     ConnectionLost: "connection-lost",
     HTTPFailure: "http-failed",
@@ -299,11 +312,13 @@ __all__ = [
     "ConnectionLost",
     "HTTPFailure",
     "InsecureCredentialRefused",
+    "MaxTimeExceeded",
     "NameNotResolved",
     "ReadTimeout",
     "TLSFailure",
     "TLSHandshakeTimeout",
     "Timeout",
+    "TooSlow",
     "TransportError",
     "map_transport_errors",
     "redact_url",

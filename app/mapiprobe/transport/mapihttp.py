@@ -40,13 +40,14 @@ a message or a result (cookie names may).
 An endpoint should have its own httpx client (:func:`make_mapihttp_client`): HTTP/1.1 keep-alive, and since
 the endpoint never runs more than two requests at once, never more than two TCP connections (one for
 requests, one for a NotificationWait that is pending).
+
+The results live in :mod:`.mapihttp_results`, the errors in :mod:`.mapihttp_errors` and the Session Context
+in :mod:`.session_context`; this module re-exports them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
-import email.utils
 import html
 import http.cookiejar
 import itertools
@@ -54,7 +55,6 @@ import re
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,14 +73,24 @@ from mapiprobe.protocol.envelope import (
     describe,
 )
 from mapiprobe.protocol.errors import ProtocolError
-from mapiprobe.transport.client import ConnectionOptions, TracingTransport, make_client
+from mapiprobe.transport.client import ConnectionOptions, RoutingTransport, TracingTransport, make_client
 from mapiprobe.transport.errors import (
     ConnectionLost,
     HTTPFailure,
+    TooSlow,
     TransportError,
     redact_url,
     translate,
 )
+from mapiprobe.transport.limits import DEFAULT_MAX_PENDING, deadline_scope
+from mapiprobe.transport.mapihttp_errors import (
+    BadMapiHttpResponse,
+    ContextExpired,
+    MapiHttpError,
+    RequestCancelled,
+)
+from mapiprobe.transport.mapihttp_results import MapiHttpResult, ProgressEvent, response_code_name
+from mapiprobe.transport.session_context import _PROCESS_CLIENT_INFO, ClientInfo, SessionContext
 from mapiprobe.transport.trace import Trace, TraceRecord, challenge_schemes, redact_headers
 
 CONTENT_TYPE = "application/mapi-http"
@@ -96,6 +106,10 @@ CONCURRENT_TYPES = frozenset({"NotificationWait"})
 MAX_CONNECTIONS = 2
 """Requests of one endpoint in flight at once: one ordinary request and one pending NotificationWait."""
 DEFAULT_PENDING_PERIOD_MS = 30000
+NOTIFICATION_WAIT_LIMIT = 330.0
+"""NotificationWait's own rule instead of --max-pending: the server holds it until an event, or up to 5
+minutes without client activity (MS-OXCRPC 3.3.4.1 for EcDoAsyncWaitEx, whose MAPI/HTTP form it is), so it
+is ended after 5 minutes and 30 seconds of PENDING."""
 """X-PendingPeriod default (2.2.3.3.5); 3.2.2 says 15 s and Exchange 2013 sent 15000 (PROTOCOL.md §2.6 ⚠)."""
 MAX_SERVER_TEXT = 8192
 """Most bytes read of the diagnostic body of a failure (HTML from the server or a proxy)."""
@@ -107,308 +121,6 @@ SHOWN_TEXT = 600
 """Most characters of the server's text put into an error message."""
 
 _BRACES = re.compile(r"[{}]")
-
-
-# ---------------------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------------------
-
-
-class MapiHttpError(TransportError):
-    """The server answered with a non-zero X-ResponseCode (MS-OXCMAPIHTTP 2.2.3.3.3).
-
-    ``response_code`` is the number, :attr:`name` the spec's name for it (numbers outside the spec's
-    table are named as such), ``server_text`` the server's explanation (tags removed, bounded),
-    ``http_status`` the HTTP status, ``result`` everything else known about the answer.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        response_code: int,
-        server_text: str | None = None,
-        http_status: int | None = None,
-        url: str | None = None,
-        result: MapiHttpResult | None = None,
-    ) -> None:
-        self.response_code = response_code
-        self.server_text = server_text
-        self.http_status = http_status
-        self.result = result
-        super().__init__(message, url=url)
-
-    @property
-    def name(self) -> str:
-        return response_code_name(self.response_code)
-
-    @property
-    def kind(self) -> str:
-        return "mapihttp-response-code"
-
-
-class ContextExpired(MapiHttpError):
-    """X-ResponseCode 10 (Context Not Found): unknown, expired, or another identity's context (3.2.5.6)."""
-
-    @property
-    def kind(self) -> str:
-        return "context-expired"
-
-
-class BadMapiHttpResponse(HTTPFailure):
-    """An answer that is not MAPI/HTTP at all (an HTML page, a broken envelope...); the message says why."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        url: str | None = None,
-        server_text: str | None = None,
-    ) -> None:
-        self.server_text = server_text
-        super().__init__(message, status=status, url=url)
-
-    @property
-    def kind(self) -> str:
-        return "bad-mapihttp-response"
-
-
-class RequestCancelled(TransportError):
-    """The caller cancelled the request (its ``cancel`` event was set)."""
-
-    @property
-    def kind(self) -> str:
-        return "cancelled"
-
-
-def response_code_name(code: int) -> str:
-    """The spec's name of an X-ResponseCode (``Context Not Found``), or a note that it has none."""
-    try:
-        return ResponseCode(code).spec_name
-    except ValueError:
-        return "not defined by MS-OXCMAPIHTTP"
-
-
-# ---------------------------------------------------------------------------------------------------
-# Results and progress
-# ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """What is happening to one request; delivered in the thread that runs it.
-
-    ``phase``: ``sending`` (before the request goes out), ``headers`` (the HTTP head arrived),
-    ``processing``, ``pending`` (a keep-alive; ``pending_count`` counts them), ``done`` (DONE arrived),
-    ``body`` (more body bytes, ``bytes_received`` so far) and ``complete``.
-    """
-
-    request_type: str
-    request_id: str
-    phase: str
-    pending_count: int = 0
-    bytes_received: int = 0
-    elapsed_ms: float = 0.0
-    http_status: int | None = None
-
-
-@dataclass(frozen=True)
-class MapiHttpResult:
-    """One MAPI/HTTP answer. Header values are as the server sent them; cookie values are never kept."""
-
-    http_status: int
-    response_code: int
-    response_code_name: str
-    server_text: str | None  # the server's explanation when response_code is not 0
-    body: bytes
-    pending_count: int
-    meta_tags: tuple[str, ...]
-    additional_headers: tuple[tuple[str, str], ...]
-    server_application: str | None
-    expiration_ms: int | None
-    pending_period_ms: int | None
-    elapsed_time: str | None  # X-ElapsedTime as sent (ms per the spec; gromox sends seconds)
-    start_time: str | None
-    request_id: str
-    trace_id: int | None
-    request_type: str = ""
-    elapsed_ms: float = 0.0  # measured by the client, from sending to the end of the body
-    notes: tuple[str, ...] = ()  # departures from the spec noticed on the way (tolerated)
-
-    @property
-    def ok(self) -> bool:
-        return self.response_code == 0
-
-
-# ---------------------------------------------------------------------------------------------------
-# Session Context (client side)
-# ---------------------------------------------------------------------------------------------------
-
-
-class ClientInfo:
-    """X-ClientInfo values (2.2.3.3.4): one GUID per client instance, a new counter per Session Context."""
-
-    def __init__(self, guid: uuid.UUID | None = None) -> None:
-        self.guid = guid or uuid.uuid4()
-        self._counter = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def next(self) -> str:
-        with self._lock:
-            return f"{{{str(self.guid).upper()}}}:{next(self._counter)}"
-
-
-_PROCESS_CLIENT_INFO = ClientInfo()
-
-
-def _format_guid(guid: uuid.UUID) -> str:
-    # ⚠ PROTOCOL.md §2.2: the spec page's example has braces, the 2018 spreadsheet has none. We send braces.
-    return "{" + str(guid).upper() + "}"
-
-
-@dataclass
-class _Cookie:
-    name: str
-    value: str
-
-
-class SessionContext:
-    """The client's half of one Session Context: cookies, request ids, idle deadline, one request at a time.
-
-    Thread-safe. Create one per Connect/Bind; after Disconnect/Unbind (or an expiry) make a new one, or use
-    :meth:`reconnect` to re-establish it with the old cookies as 3.1.5.7 describes.
-    """
-
-    def __init__(
-        self, *, label: str = "", request_guid: uuid.UUID | None = None, client_info: str | None = None
-    ):
-        self.label = label
-        self.request_guid = request_guid or uuid.uuid4()
-        self.client_info = client_info
-        self._counter = 0
-        self._jar: dict[str, _Cookie] = {}
-        self._carry: tuple[_Cookie, ...] = ()
-        self._lock = threading.Lock()  # guards the fields above
-        self.request_lock = threading.Lock()  # one request at a time (3.2.5.1)
-        self.wait_lock = threading.Lock()  # one NotificationWait at a time (3.1.5.5)
-        self.expiration_ms: int | None = None
-        self.expires_at: float | None = None  # time.monotonic() when the server will forget the context
-        self.pending_period_ms: int | None = None
-        self.last_response_at: float | None = None
-        self.expired = False  # the server said X-ResponseCode 10
-        self.closed = False  # Disconnect/Unbind succeeded
-
-    # -- ids ---------------------------------------------------------------------------------------
-    def next_request_id(self) -> str:
-        """``{GUID}:n`` with n counting up from 1 (2.2.3.3.2)."""
-        with self._lock:
-            self._counter += 1
-            return f"{_format_guid(self.request_guid)}:{self._counter}"
-
-    @property
-    def request_count(self) -> int:
-        with self._lock:
-            return self._counter
-
-    # -- cookies -----------------------------------------------------------------------------------
-    def cookie_names(self) -> tuple[str, ...]:
-        """Names of the cookies the next request will carry (names only: values are secrets)."""
-        with self._lock:
-            return tuple(c.name for c in (self._jar.values() if self._jar else self._carry))
-
-    @property
-    def has_cookies(self) -> bool:
-        with self._lock:
-            return bool(self._jar)
-
-    def cookie_header(self) -> str | None:
-        """The Cookie header value the next request carries. It holds secrets: never log it."""
-        with self._lock:
-            cookies = list(self._jar.values()) if self._jar else list(self._carry)
-        if not cookies:
-            return None
-        return "; ".join(f"{c.name}={c.value}" for c in cookies)
-
-    def update_cookies(self, set_cookie_values: Sequence[str], *, fresh_context: bool = False) -> None:
-        """Take the Set-Cookie values of a response. ``fresh_context``: the answer to Connect/Bind, whose
-        cookies replace everything (the old cookies were only carried, never mixed in; 3.2.5.6)."""
-        parsed = [c for c in (_parse_set_cookie(v) for v in set_cookie_values) if c is not None]
-        with self._lock:
-            if fresh_context:
-                self._jar.clear()
-                self._carry = ()
-            for cookie, delete in parsed:
-                key = cookie.name.lower()
-                if delete:
-                    self._jar.pop(key, None)
-                else:
-                    self._jar[key] = cookie
-
-    def clear(self) -> None:
-        """Forget every cookie (after Disconnect/Unbind succeeded)."""
-        with self._lock:
-            self._jar.clear()
-            self._carry = ()
-
-    def reconnect(self) -> SessionContext:
-        """A new context for re-establishing this one: its first request (a Connect/Bind) carries this
-        context's cookies, then only the new ones count (3.1.5.7). Same X-ClientInfo (2.2.3.3.4)."""
-        new = SessionContext(label=self.label, client_info=self.client_info)
-        with self._lock:
-            new._carry = tuple(_Cookie(c.name, c.value) for c in self._jar.values()) or self._carry
-        return new
-
-    # -- lifetime ----------------------------------------------------------------------------------
-    def note_expiration(self, expiration_ms: int, sent_at: float) -> None:
-        """The server will forget the context ``expiration_ms`` after it got the request (2.2.3.3.8)."""
-        with self._lock:
-            self.expiration_ms = expiration_ms
-            self.expires_at = sent_at + expiration_ms / 1000
-
-    def remaining_s(self, now: float | None = None) -> float | None:
-        """Seconds until the server times the context out, from the last X-ExpirationInfo; None if unknown."""
-        with self._lock:
-            if self.expires_at is None:
-                return None
-            return self.expires_at - (time.monotonic() if now is None else now)
-
-    @property
-    def busy(self) -> bool:
-        """A request (other than NotificationWait) is running in this context."""
-        return self.request_lock.locked()
-
-    def __repr__(self) -> str:
-        return (
-            f"SessionContext(label={self.label!r}, requests={self.request_count}, "
-            f"cookies={list(self.cookie_names())}, expired={self.expired}, closed={self.closed})"
-        )
-
-
-def _parse_set_cookie(value: str) -> tuple[_Cookie, bool] | None:
-    """(cookie, delete?) from a Set-Cookie value; attributes other than Max-Age and Expires are ignored."""
-    first, *attrs = value.split(";")
-    name, sep, val = first.partition("=")
-    name = name.strip()
-    if not name or not sep:
-        return None
-    delete = False
-    for attr in attrs:
-        key, _, arg = attr.partition("=")
-        key = key.strip().lower()
-        arg = arg.strip()
-        if key == "max-age":
-            with contextlib.suppress(ValueError):
-                delete = int(arg) <= 0
-        elif key == "expires" and arg:
-            try:
-                when = email.utils.parsedate_to_datetime(arg.replace("-", " "))
-            except (TypeError, ValueError, IndexError, OverflowError):
-                continue
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=_dt.UTC)
-            delete = delete or when <= _dt.datetime.now(_dt.UTC)
-    return _Cookie(name, val.strip().strip('"')), delete
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -445,6 +157,15 @@ class _Exchange:
     body_started: bool = False
     parser: EnvelopeParser = field(default_factory=EnvelopeParser)
     first_byte_at: float | None = None
+    kept: bytearray | None = None  # the response body as read, up to keep_limit (for our own record)
+    keep_limit: int = 0
+
+    def keep(self, chunk: bytes) -> None:
+        if self.kept is None:
+            self.kept = bytearray()
+        room = self.keep_limit - len(self.kept)
+        if room > 0:
+            self.kept += chunk[:room]
 
     def annotate(self, key: str, value: str) -> None:
         """Set a trace annotation. The tracing transport copies the list when the body has been read,
@@ -477,6 +198,7 @@ class MapiHttpEndpoint:
         timeout: httpx.Timeout | None = None,
         auth: httpx.Auth | None = None,
         client_info: ClientInfo | None = None,
+        max_pending: float | None = None,
     ) -> None:
         self.url = url
         self.client = client
@@ -488,7 +210,7 @@ class MapiHttpEndpoint:
         client.cookies = _refusing_jar()
         transport = getattr(client, "_transport", None)
         self._own_trace: Trace | None = None
-        if isinstance(transport, TracingTransport):
+        if isinstance(transport, TracingTransport | RoutingTransport):
             if transport.trace is None and trace is not None:
                 transport.trace = trace
             self.trace = transport.trace
@@ -496,6 +218,11 @@ class MapiHttpEndpoint:
             self.trace = self._own_trace = trace
         self.last_pending_period_ms: int | None = None
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        if max_pending is None:
+            max_pending = getattr(transport, "max_pending", DEFAULT_MAX_PENDING)
+        self.max_pending: float = float(max_pending)
+        """A request that only answers PENDING is ended after this many seconds (--max-pending);
+        NotificationWait follows :data:`NOTIFICATION_WAIT_LIMIT` instead."""
 
     # -- public verbs ------------------------------------------------------------------------------
 
@@ -530,6 +257,8 @@ class MapiHttpEndpoint:
         if context.client_info is None:
             context.client_info = self.client_info.next()
         ex = _Exchange(request_type, context.next_request_id(), time.monotonic(), time.time())
+        if self._own_trace is not None:
+            ex.keep_limit = self._own_trace.body_limit
         headers = {
             "Content-Type": CONTENT_TYPE,
             "X-RequestType": request_type,
@@ -705,12 +434,39 @@ class MapiHttpEndpoint:
             ext = response.request.extensions
             ext["timeout"] = {**ext.get("timeout", {}), "read": wanted}
 
+    def _pending_limit(self, ex: _Exchange) -> tuple[float, str]:
+        if ex.request_type in CONCURRENT_TYPES:
+            return NOTIFICATION_WAIT_LIMIT, "the NotificationWait limit"
+        return self.max_pending, "--max-pending"
+
+    def _pending_error(self, ex: _Exchange) -> TooSlow:
+        limit, name = self._pending_limit(ex)
+        host = httpx.URL(self.url).host
+        count = ex.parser.pending_count
+        return TooSlow(
+            f"{host} answered {ex.request_type} with PENDING {count} time{'s' if count != 1 else ''} over "
+            f"{time.monotonic() - ex.sent_at:.0f} s without a result ({name} {limit:g} s). The server "
+            f"accepted the request but does not finish it (overloaded, or stuck on this mailbox): try "
+            f"again later, ask the server's administrators to look at it"
+            + (", or raise --max-pending" if name == "--max-pending" else ""),
+            phase="pending",
+            url=self.url,
+        )
+
     def _read_envelope(self, ex: _Exchange, response: httpx.Response) -> bytes:
+        # PROCESSING/PENDING meta-tags are judged by the PENDING limit, not the body pace (limits.py).
+        limit, _ = self._pending_limit(ex)
+        with deadline_scope(ex.sent_at + limit, lambda: self._pending_error(ex), envelope=True):
+            return self._read_envelope_body(ex, response, ex.sent_at + limit)
+
+    def _read_envelope_body(self, ex: _Exchange, response: httpx.Response, pending_until: float) -> bytes:
         body = bytearray()
         parser = ex.parser
         ex.body_started = True
         for chunk in response.iter_bytes():
             ex.received += len(chunk)
+            if ex.keep_limit:
+                ex.keep(chunk)
             parser.receive_data(chunk)
             body_before = len(body)
             self._drain(ex, parser, body)
@@ -718,6 +474,8 @@ class MapiHttpEndpoint:
                 raise BadMapiHttpResponse(f"the response body is larger than {MAX_BODY} bytes", url=self.url)
             if len(body) != body_before:
                 self._progress(ex, "body")
+            elif "DONE" not in parser.meta_tags[-1:] and time.monotonic() >= pending_until:
+                raise self._pending_error(ex)
         parser.receive_data(b"")
         self._drain(ex, parser, body)
         return bytes(body)
@@ -740,12 +498,18 @@ class MapiHttpEndpoint:
 
     def _read_bounded(self, ex: _Exchange, response: httpx.Response) -> bytes:
         data = bytearray()
-        with contextlib.suppress(httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError):
+        # The server's text only explains the failure at hand: without it (even if it trickles: TooSlow)
+        # that failure is still reported. --max-time (MaxTimeExceeded) is not suppressed.
+        with contextlib.suppress(
+            httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError, TooSlow
+        ):
             for chunk in response.iter_bytes():
                 data += chunk
                 if len(data) >= MAX_SERVER_TEXT:
                     break
         ex.received += len(data)
+        if ex.keep_limit:
+            ex.keep(bytes(data))
         return bytes(data[:MAX_SERVER_TEXT])
 
     # -- errors ------------------------------------------------------------------------------------
@@ -870,6 +634,15 @@ class MapiHttpEndpoint:
         end = time.monotonic()
         code = dict(ex.annotations).get("mapihttp.response_code")
         mapped = self._map_error(error, ex, None) if error is not None else None
+        request_body, request_truncated = trace.keep_body(headers, body)
+        response_body, response_truncated = None, False
+        if response is not None and ex.kept is not None:
+            # iter_bytes() already undid any Content-Encoding: keep as read.
+            response_body, response_truncated = trace.keep_body(
+                [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"],
+                bytes(ex.kept),
+                more=ex.received > len(ex.kept),
+            )
         record = TraceRecord(
             seq=trace.next_seq(),
             method="POST",
@@ -892,6 +665,10 @@ class MapiHttpEndpoint:
             if code is not None
             else (response.headers.get("X-ResponseCode") if response else None),
             annotations=tuple(ex.annotations),
+            request_body=request_body,
+            request_body_truncated=request_truncated,
+            response_body=response_body,
+            response_body_truncated=response_truncated,
         )
         trace.add(record)
 

@@ -269,6 +269,7 @@ class TLSReport:
     reason: str | None = None
     error: str | None = None  # no TLS at all (connection refused, timeout...)
     insecure: bool = False  # the run has --insecure: other commands did not verify this host
+    proxy: str | None = None  # the proxy the handshakes went through (a CONNECT tunnel); None: direct
 
     @property
     def ok(self) -> bool:
@@ -288,7 +289,13 @@ def inspect_tls(
     from mapiprobe.transport.client import make_ssl_context
 
     host, port = _host_port(url_or_host, port)
-    report = TLSReport(host=host, port=port, insecure=bool(getattr(options, "insecure", False)))
+    backend = _backend_for(host, port, options)
+    report = TLSReport(
+        host=host,
+        port=port,
+        insecure=bool(getattr(options, "insecure", False)),
+        proxy=getattr(backend, "proxy_url", None),
+    )
     # 1. The verifying handshake: the verdict, and the version/cipher/leaf when it passes.
     try:
         ctx = make_ssl_context(replace(options, insecure=False))
@@ -366,11 +373,24 @@ def _backend(options: Any) -> Any:
     return MappedBackend(rules, resolver)
 
 
+def _backend_for(host: str, port: int, options: Any) -> Any:
+    """The backend a handshake with (host, port) goes through: a CONNECT tunnel when a proxy applies."""
+    from mapiprobe.transport.client import proxy_selector
+    from mapiprobe.transport.proxy import TunnelBackend
+
+    backend = _backend(options)
+    if getattr(options, "proxy", "none") is None or getattr(options, "proxy", None):
+        proxy = proxy_selector(options).for_url(f"https://{host}:{port}/")
+        if proxy is not None:
+            return TunnelBackend(backend, proxy)
+    return backend
+
+
 def _handshake(host: str, port: int, options: Any, ctx: ssl.SSLContext) -> tuple[Any, Any]:
     """A TLS handshake with ``host`` through the run's backend: (ssl object, close function)."""
     import httpcore
 
-    backend = _backend(options)
+    backend = _backend_for(host, port, options)
     try:
         stream = backend.connect_tcp(host, port, timeout=options.connect_timeout)
     except (httpcore.NetworkError, httpcore.TimeoutException) as exc:
@@ -473,7 +493,7 @@ def _tls12_chain(host: str, port: int, options: Any) -> list[bytes]:
     """A TLS 1.2 handshake over memory BIOs, keeping the server's bytes; parse its Certificate message."""
     import httpcore
 
-    backend = _backend(options)
+    backend = _backend_for(host, port, options)
     try:
         stream = backend.connect_tcp(host, port, timeout=options.connect_timeout)
     except (httpcore.NetworkError, httpcore.TimeoutException) as exc:

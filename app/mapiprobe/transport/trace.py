@@ -10,6 +10,13 @@ Secrets never enter a record: :func:`redact_headers` keeps the scheme name of ``
 too), the scheme names and ``realm`` of ``WWW-Authenticate``/``Proxy-Authenticate``; every other value of
 those headers becomes ``[redacted]``.
 
+Bodies are kept too, each cut at :data:`MAX_BODY_BYTES` (1 MiB, then marked truncated) and passed
+through :func:`redact_body` first: the values of password/secret/token-like fields of a form or JSON
+body, of such elements of an XML body, and any ``Basic``/``NTLM``/``Negotiate``/``Bearer`` credential
+quoted in a text body become ``[redacted]``. Autodiscover POX and MAPI/HTTP bodies carry no
+credentials, so for them this is a safety net; a :class:`Trace` can be given another ``body_redactor``
+(or ``body_limit=0`` to keep no bodies at all).
+
 Later layers add MAPI/HTTP fields: ``request_type``, ``request_id`` and ``response_code`` are read from
 the ``X-RequestType``, ``X-RequestId`` and ``X-ResponseCode`` headers when present, and ``annotations``
 carries any further (name, value) pairs a caller attaches through the ``mapiprobe.annotations``
@@ -22,17 +29,30 @@ value in :attr:`TraceRecord.response_code`; MS-OXCMAPIHTTP 3.2.5.2).
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-REDACTED = "[redacted]"
+from mapiprobe.protocol.httpmsg import decode_content
+
+# The redaction rules are pure and shared with the capture reader (protocol/capture.py): they live in
+# protocol/redact.py and are re-exported here, where the trace has always offered them.
+from mapiprobe.protocol.redact import (
+    REDACTED,
+    BodyRedactor,
+    challenge_schemes,
+    header_value,
+    is_secret_name,
+    redact_body,
+    redact_header,
+    redact_headers,
+    redact_url,
+)
+
+MAX_BODY_BYTES = 1024 * 1024
+"""Most bytes of each body a record keeps."""
 ANNOTATION_PENDING_COUNT = "mapihttp.pending_count"
 ANNOTATION_RESPONSE_CODE = "mapihttp.response_code"
-
-_AUTHORIZATION = frozenset({"authorization", "proxy-authorization"})
-_CHALLENGE = frozenset({"www-authenticate", "proxy-authenticate"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,14 @@ class TraceRecord:
     response_code: str | None = None  # X-ResponseCode (MAPI/HTTP); a late one in the envelope wins
     annotations: tuple[tuple[str, str], ...] = field(default=())
     pending_count: int | None = None  # PENDING keep-alives in the MAPI/HTTP response stream
+    # The bodies, redacted (:func:`redact_body`) and cut at :data:`MAX_BODY_BYTES` (then ``*_truncated``).
+    # The response body is what the program read: after chunked framing and any Content-Encoding were
+    # undone (``response_bytes`` counts the wire). None: no body was kept (not read, or not kept).
+    request_body: bytes | None = field(default=None, repr=False)
+    response_body: bytes | None = field(default=None, repr=False)
+    request_body_truncated: bool = False
+    response_body_truncated: bool = False
+    proxy: str | None = None  # the proxy (http://host:port) the request went through; None: direct
 
     def __post_init__(self) -> None:
         # MAPI/HTTP facts seen in the response stream arrive as annotations (see the module docstring).
@@ -89,129 +117,6 @@ class TraceRecord:
         return replace(self, annotations=(*self.annotations, *more.items()))
 
 
-# -- redaction ------------------------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_PARAM = re.compile(r"""([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)\s*$""")
-
-
-def _redact_authorization(value: str) -> str:
-    scheme = value.strip().split(None, 1)
-    if not scheme:
-        return ""
-    if len(scheme) == 1:
-        return scheme[0]
-    return f"{scheme[0]} {REDACTED}"
-
-
-def _split_commas(value: str) -> list[str]:
-    """Split on commas that are not inside a quoted string."""
-    items: list[str] = []
-    cur: list[str] = []
-    quoted = escaped = False
-    for ch in value:
-        if escaped:
-            escaped = False
-        elif ch == "\\" and quoted:
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            items.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    items.append("".join(cur))
-    return [item.strip() for item in items if item.strip()]
-
-
-@dataclass
-class _Challenge:
-    scheme: str
-    realm: str | None = None
-    other: bool = False  # a token68 or an auth-param other than realm was present
-
-
-def _challenges(value: str) -> list[_Challenge]:
-    """The challenges of a WWW-Authenticate value (RFC 7235 section 2.1, read tolerantly)."""
-    found: list[_Challenge] = []
-    for item in _split_commas(value):
-        param = _PARAM.match(item)
-        if param and found:  # an auth-param of the current challenge
-            if param.group(1).lower() == "realm":
-                found[-1].realm = param.group(2)
-            else:
-                found[-1].other = True
-            continue
-        m = _TOKEN.match(item)
-        if not m:
-            if found:
-                found[-1].other = True
-            continue
-        challenge = _Challenge(m.group(0))
-        rest = item[m.end() :].strip()
-        if rest:
-            param = _PARAM.match(rest)
-            if param and param.group(1).lower() == "realm":
-                challenge.realm = param.group(2)
-            else:
-                challenge.other = True
-        found.append(challenge)
-    return found
-
-
-def _redact_challenge(value: str) -> str:
-    out = []
-    for ch in _challenges(value):
-        text = ch.scheme
-        if ch.realm is not None:
-            text += f" realm={ch.realm}"
-        if ch.other:
-            text += f" {REDACTED}"
-        out.append(text)
-    return ", ".join(out) if out else (REDACTED if value.strip() else "")
-
-
-def challenge_schemes(value: str) -> tuple[str, ...]:
-    """Scheme names of a WWW-Authenticate value: ``Negotiate, Basic realm="x"`` -> (Negotiate, Basic)."""
-    return tuple(ch.scheme for ch in _challenges(value))
-
-
-def _redact_cookie(value: str) -> str:
-    names = []
-    for pair in value.split(";"):
-        name = pair.split("=", 1)[0].strip()
-        if name:
-            names.append(f"{name}={REDACTED}")
-    return "; ".join(names)
-
-
-def _redact_set_cookie(value: str) -> str:
-    first, *attrs = value.split(";")
-    name = first.split("=", 1)[0].strip()
-    kept = [f"{name}={REDACTED}"]
-    kept += [attr.strip() for attr in attrs if attr.strip()]
-    return "; ".join(kept)
-
-
-def redact_header(name: str, value: str) -> str:
-    lname = name.lower()
-    if lname in _AUTHORIZATION:
-        return _redact_authorization(value)
-    if lname in _CHALLENGE:
-        return _redact_challenge(value)
-    if lname == "cookie":
-        return _redact_cookie(value)
-    if lname == "set-cookie":
-        return _redact_set_cookie(value)
-    return value
-
-
-def redact_headers(headers: Iterable[tuple[str, str]] | Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    return tuple((str(k), redact_header(str(k), str(v))) for k, v in items)
-
-
 # -- the collector --------------------------------------------------------------------------------------
 
 Listener = Callable[[TraceRecord], None]
@@ -220,12 +125,51 @@ Listener = Callable[[TraceRecord], None]
 class Trace:
     """Thread-safe list of :class:`TraceRecord` with listeners (called in the thread that did the request)."""
 
-    def __init__(self, *, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int | None = None,
+        body_limit: int = MAX_BODY_BYTES,
+        body_redactor: BodyRedactor = redact_body,
+    ) -> None:
+        self.body_limit = body_limit
+        self.body_redactor = body_redactor
         self._lock = threading.Lock()
         self._records: list[TraceRecord] = []
         self._listeners: list[Listener] = []
         self._seq = itertools.count(1)
         self._limit = limit
+
+    def keep_body(
+        self,
+        headers: Iterable[tuple[str, str]] | Mapping[str, str],
+        data: bytes | None,
+        *,
+        more: bool = False,
+        decode: bool = False,
+    ) -> tuple[bytes | None, bool]:
+        """(body to keep, truncated) for ``data`` sent or received with ``headers``.
+
+        ``more``: ``data`` is already a prefix of a longer body. ``decode``: undo the Content-Encoding
+        of ``headers`` first (a response as read off the wire). The result is cut at :attr:`body_limit`
+        and redacted; a body that cannot be decoded is kept as it was.
+        """
+        if data is None or self.body_limit <= 0:
+            return None, False
+        truncated = more
+        if decode:
+            coding = header_value(headers, "Content-Encoding")
+            if coding:
+                result = decode_content(coding, data, self.body_limit)
+                data = result.data
+                truncated = truncated or result.truncated
+        if len(data) > self.body_limit:
+            data, truncated = data[: self.body_limit], True
+        try:
+            kept = self.body_redactor(header_value(headers, "Content-Type"), data)
+        except Exception:  # a redactor must never break tracing; keep nothing rather than risk a secret
+            return None, True
+        return kept, truncated
 
     def next_seq(self) -> int:
         with self._lock:
@@ -269,11 +213,17 @@ class Trace:
 __all__ = [
     "ANNOTATION_PENDING_COUNT",
     "ANNOTATION_RESPONSE_CODE",
+    "MAX_BODY_BYTES",
     "REDACTED",
+    "BodyRedactor",
     "Listener",
     "Trace",
     "TraceRecord",
     "challenge_schemes",
+    "header_value",
+    "is_secret_name",
+    "redact_body",
     "redact_header",
     "redact_headers",
+    "redact_url",
 ]

@@ -10,12 +10,15 @@ RopId:
 * :mod:`.table` — RopSetColumns, RopQueryRows;
 * :mod:`.property` — RopGetPropertiesSpecific, RopGetPropertyIdsFromNames;
 * :mod:`.server` — RopRelease and the server-generated RopBufferTooSmall, RopBackoff, RopPending;
+* :mod:`.layout`, :mod:`.generic`, :mod:`.catalog` — every other ROP of MS-OXCROPS 2.2 as data: field
+  kinds, the generic request/response classes, and the table (one :class:`~.generic.RopSpec` per ROP);
 * :mod:`.codec` — :func:`decode_requests`, :func:`decode_responses`, :func:`encode_rops`;
 * :mod:`.decode_kinds` — the ``rop-request`` / ``rop-response`` kinds of ``mapiprobe decode``.
 """
 
 from __future__ import annotations
 
+from . import catalog as _catalog  # noqa: F401 - builds and registers the table-driven ROP classes
 from . import decode_kinds as _decode_kinds  # noqa: F401 - registers the decode kinds
 from .base import (
     REQUESTS,

@@ -161,6 +161,8 @@ class RopId(enum.IntEnum):
     RopHardDeleteMessages = 0x91
     RopHardDeleteMessagesAndSubfolders = 0x92
     RopSetLocalReplicaMidsetDeleted = 0x93
+    RopFastTransferDestinationPutBufferExtended = 0x9D
+    RopWriteStreamExtended = 0xA3
     RopBackoff = 0xF9
     RopLogon = 0xFE
     RopBufferTooSmall = 0xFF
@@ -348,6 +350,9 @@ class StandardResponse(RopResponse):
 
 # Object-creating ROPs answer with OutputHandleIndex; the rest with InputHandleIndex (MS-OXCROPS 2.2.1).
 _OUTPUT_HANDLE_ROPS: set[int] = set()
+HANDLE_FIELD_NAMES: dict[int, str] = {}
+"""RopId → the spec's name of the response's handle field where it is neither Input- nor OutputHandleIndex
+(SourceHandleIndex of the copy/move ROPs, ResponseHandleIndex of RopSaveChangesMessage...)."""
 
 
 @dataclass(frozen=True)
@@ -366,6 +371,9 @@ class RopFailureResponse(RopResponse):
     @property
     def handle_field(self) -> str:
         """``OutputHandleIndex`` for object-creating ROPs, ``InputHandleIndex`` for the rest."""
+        named = HANDLE_FIELD_NAMES.get(self.failed_rop_id)
+        if named is not None:
+            return named
         return "OutputHandleIndex" if self.failed_rop_id in _OUTPUT_HANDLE_ROPS else "InputHandleIndex"
 
     def _encode_body(self, w: Writer) -> None:
@@ -440,6 +448,7 @@ def write_sized_asciiz(w: Writer, value: str, size_width: int, field_name: str) 
 
 
 __all__ = [
+    "HANDLE_FIELD_NAMES",
     "HIDDEN",
     "REQUESTS",
     "RESPONSES",

@@ -12,7 +12,7 @@ RopGetPropertiesSpecific (the request's tags), and which RopLogon success layout
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from ..errors import DecodeError
 from ..wire import Reader, Writer
@@ -27,34 +27,54 @@ from .base import (
     RopResponse,
     describe_rop_id,
 )
-from .folder import RopGetContentsTableRequest, RopGetHierarchyTableRequest, RopOpenFolderRequest
-from .logon import RopLogonRequest
+from .generic import GenericRopRequest
+from .logon import LOGON_FLAG_PRIVATE, RopLogonRequest
 from .server import SERVER_GENERATED, RopReleaseRequest
-from .table import RopQueryRowsRequest, RopSetColumnsRequest, RopSetColumnsResponse
+from .table import RopSetColumnsRequest, RopSetColumnsResponse
 
-# Requests that put a new object at their OutputHandleIndex: a table created there has no known columns.
-_CREATES_OBJECT = (
-    RopLogonRequest,
-    RopOpenFolderRequest,
-    RopGetHierarchyTableRequest,
-    RopGetContentsTableRequest,
-)
+# Requests whose response rows are laid out by the table's columns (the last RopSetColumns on the handle).
+_TABLE_ROWS = frozenset({RopId.RopQueryRows, RopId.RopFindRow, RopId.RopExpandRow})
+
+RESPONSE_ROP_ID: dict[int, int] = {RopId.RopGetMessageStatus: RopId.RopSetMessageStatus}
+"""Requests answered under another RopId: RopGetMessageStatus is answered with 0x20 (MS-OXCROPS 2.2.6.9.2)."""
+
+
+def _output_handle(request: RopRequest) -> int | None:
+    """The slot where ``request`` puts a new object (None for a ROP that creates none)."""
+    value = getattr(request, "output_handle_index", None)
+    return value if isinstance(value, int) else None
+
+
+def _input_handle(request: RopRequest) -> int | None:
+    value = getattr(request, "input_handle_index", None)
+    return value if isinstance(value, int) else None
 
 
 def _unknown(rop_id: int, offset: int, direction: str) -> DecodeError:
-    supported = ", ".join(RopId(i).name for i in sorted(REQUESTS if direction == "request" else RESPONSES))
     if direction == "response" and rop_id == RopId.RopRelease:
         reason = "RopRelease (0x01) never has a response, so this output buffer is out of step"
+    elif rop_id in RopId.__members__.values():
+        reason = (
+            f"{describe_rop_id(rop_id)} has no {direction} buffer (MS-OXCROPS 2.2); a RopsList has no "
+            "per-ROP length, so decoding stops here and keeps the ROPs before it"
+        )
     else:
         reason = (
-            f"{describe_rop_id(rop_id)} cannot be decoded as a ROP {direction}; a RopsList has no per-ROP "
-            "length, so decoding stops here"
+            f"unknown RopId 0x{rop_id:02X} ({describe_rop_id(rop_id)}); a RopsList has no per-ROP length, so "
+            "decoding stops here and keeps the ROPs before it"
         )
-    return DecodeError(reason, offset=offset, field="RopId", expected=f"one of {supported}")
+    return DecodeError(reason, offset=offset, field="RopId", expected=f"the RopId of a ROP {direction}")
 
 
-def iter_requests(r: Reader) -> Iterator[RopRequest]:
-    """Decode ROP requests until the reader's window is used up."""
+def iter_requests(r: Reader, public_logons: frozenset[int] = frozenset()) -> Iterator[RopRequest]:
+    """Decode ROP requests until the reader's window is used up.
+
+    Two requests differ by the kind of logon they run on (RopSetMessageReadFlag's ClientData and
+    RopWritePerUserInformation's ReplGuid are sent only for one kind): a RopLogon earlier in the buffer
+    says which; ``public_logons`` names the LogonIds of public-folder logons made earlier; any other logon is
+    taken to be a private mailbox.
+    """
+    public = set(public_logons)
     while not r.at_end():
         start = r.offset
         rop_id = r.peek_u8("RopId")
@@ -62,7 +82,17 @@ def iter_requests(r: Reader) -> Iterator[RopRequest]:
         if cls is None:
             raise _unknown(rop_id, start, "request")
         r.u8("RopId")
-        yield cls.decode_body(r)
+        if issubclass(cls, GenericRopRequest):
+            logon = r.peek_u8("LogonId")
+            request = cls.decode_body(r, private_logon=logon not in public)
+        else:
+            request = cls.decode_body(r)
+        if isinstance(request, RopLogonRequest):
+            if request.logon_flags & LOGON_FLAG_PRIVATE:
+                public.discard(request.logon_id)
+            else:
+                public.add(request.logon_id)
+        yield request
 
 
 def decode_requests(rops: bytes, *, base: int = 0) -> list[RopRequest]:
@@ -76,12 +106,19 @@ def decode_requests(rops: bytes, *, base: int = 0) -> list[RopRequest]:
 class _Pairing:
     """Walks the request list alongside the responses and keeps what later responses need."""
 
-    def __init__(self, requests: Sequence[RopRequest] | None, columns: Sequence[int] | None) -> None:
+    def __init__(
+        self,
+        requests: Sequence[RopRequest] | None,
+        columns: Sequence[int] | None,
+        table_columns: Mapping[int, Sequence[int]] | None = None,
+    ) -> None:
         self._pending = [q for q in requests or () if not isinstance(q, RopReleaseRequest)]
         self._known = requests is not None
         self._next = 0
         self._default_columns = tuple(columns) if columns is not None else None
-        self._table_columns: dict[int, tuple[int, ...]] = {}
+        self._table_columns: dict[int, tuple[int, ...]] = {
+            index: tuple(tags) for index, tags in (table_columns or {}).items()
+        }
 
     def context_for(self, rop_id: int, offset: int) -> ResponseContext:
         if rop_id in SERVER_GENERATED or not self._known:
@@ -96,33 +133,40 @@ class _Pairing:
             )
         request = self._pending[self._next]
         self._next += 1
-        if request.rop_id != rop_id:
+        if RESPONSE_ROP_ID.get(request.rop_id, request.rop_id) != rop_id:
             raise DecodeError(
                 f"response {describe_rop_id(rop_id)} does not answer request #{self._next} "
                 f"{describe_rop_id(request.rop_id)}: the output buffer does not follow the input buffer",
                 offset=offset,
                 field="RopId",
-                expected=f"0x{request.rop_id:02X}",
+                expected=f"0x{RESPONSE_ROP_ID.get(request.rop_id, request.rop_id):02X}",
             )
         columns: tuple[int, ...] | None = self._default_columns
-        if isinstance(request, RopQueryRowsRequest):
-            columns = self._table_columns.get(request.input_handle_index, self._default_columns)
+        handle = _input_handle(request)
+        if request.rop_id in _TABLE_ROWS and handle is not None:
+            columns = self._table_columns.get(handle, self._default_columns)
         return ResponseContext(request=request, columns=columns)
 
     def record(self, response: RopResponse, ctx: ResponseContext) -> None:
         request = ctx.request
         if isinstance(request, RopSetColumnsRequest) and isinstance(response, RopSetColumnsResponse):
             self._table_columns[request.input_handle_index] = tuple(request.property_tags)
-        elif isinstance(request, _CREATES_OBJECT) and not isinstance(response, RopFailureResponse):
-            # A new object at this slot: columns set on the old table there no longer apply.
-            self._table_columns.pop(request.output_handle_index, None)
+        elif request is not None and not isinstance(response, RopFailureResponse):
+            slot = _output_handle(request)
+            if slot is not None:
+                # A new object at this slot: columns set on the old table there no longer apply.
+                self._table_columns.pop(slot, None)
 
 
 def iter_responses(
-    r: Reader, requests: Sequence[RopRequest] | None = None, columns: Sequence[int] | None = None
+    r: Reader,
+    requests: Sequence[RopRequest] | None = None,
+    columns: Sequence[int] | None = None,
+    *,
+    table_columns: Mapping[int, Sequence[int]] | None = None,
 ) -> Iterator[RopResponse]:
     """Decode ROP responses until the reader's window is used up (see :func:`decode_responses`)."""
-    pairing = _Pairing(requests, columns)
+    pairing = _Pairing(requests, columns, table_columns)
     while not r.at_end():
         start = r.offset
         rop_id = r.peek_u8("RopId")
@@ -142,6 +186,7 @@ def decode_responses(
     columns: Sequence[int] | None = None,
     *,
     base: int = 0,
+    table_columns: Mapping[int, Sequence[int]] | None = None,
 ) -> list[RopResponse]:
     """Every ROP response of a RopsList.
 
@@ -149,10 +194,12 @@ def decode_responses(
     requests in order, skipping RopRelease; RopQueryRows rows then use the columns of the last successful
     RopSetColumns on the same handle index earlier in the list, RopGetPropertiesSpecific rows the request's
     tags, and RopLogon the request's Private flag. ``columns`` is the fallback for rows whose columns were
-    set in an earlier Execute. A row-bearing response whose columns are unknown is a DecodeError that says
-    ``--columns`` is needed.
+    set in an earlier Execute. ``table_columns`` (InputHandleIndex -> tags) says it per table: the columns
+    each handle-table slot's table had before this buffer (a capture reader follows RopSetColumns across
+    Executes through the server object handles). A row-bearing response whose columns are unknown is a
+    DecodeError that says ``--columns`` is needed.
     """
-    return list(iter_responses(Reader(rops, base=base), requests, columns))
+    return list(iter_responses(Reader(rops, base=base), requests, columns, table_columns=table_columns))
 
 
 def encode_rops(rops: Sequence[Rop]) -> bytes:

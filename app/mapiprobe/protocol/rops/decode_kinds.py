@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ProtocolError
 from ..registry import DecodeContext, decode_kind
 from ..ropbuffer import RopBuffer
+from ..salvage import salvage_rop_buffer
 from ..wire import Reader
 from .base import Rop
 from .codec import iter_requests, iter_responses
@@ -39,10 +41,7 @@ def _result(buf: RopBuffer, rops: list[Rop]) -> dict[str, Any]:
     "ROP input buffer: RopSize, ROP requests, Server object handle table (MS-OXCROPS 2.2.1)",
 )
 def decode_rop_request(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
-    buf, rops = _frame(data, ctx)
-    for rop in iter_requests(Reader(buf.rops, base=2)):
-        rops.append(rop)
-    return _result(buf, rops)
+    return _decode(data, ctx, requests=True)
 
 
 @decode_kind(
@@ -52,9 +51,25 @@ def decode_rop_request(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
     needs_columns=True,
 )
 def decode_rop_response(data: bytes, ctx: DecodeContext) -> dict[str, Any]:
-    buf, rops = _frame(data, ctx)
-    for rop in iter_responses(Reader(buf.rops, base=2), None, ctx.columns):
-        rops.append(rop)
+    return _decode(data, ctx, requests=False)
+
+
+def _decode(data: bytes, ctx: DecodeContext, *, requests: bool) -> dict[str, Any]:
+    """Decode the whole buffer; on a fault, read it again as far as it goes (the cut ROP with its fields so
+    far) into ``ctx.partial`` and report the deepest error."""
+    try:
+        buf, rops = _frame(data, ctx)
+        it = (
+            iter_requests(Reader(buf.rops, base=2))
+            if requests
+            else iter_responses(Reader(buf.rops, base=2), None, ctx.columns)
+        )
+        for rop in it:
+            rops.append(rop)
+    except ProtocolError as exc:
+        ctx.partial.clear()
+        deep = salvage_rop_buffer(data, ctx.partial, requests=requests, columns=ctx.columns)
+        raise (deep or exc) from None
     return _result(buf, rops)
 
 

@@ -8,7 +8,7 @@ the request's PropertyTags, so its response decoder needs those tags (:class:`~.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import DecodeError
 from ..properties import Context, PropertyName, PropertyRow, PropertyTag, read_tag_array, write_tag_array
@@ -26,6 +26,8 @@ from .base import (
 )
 
 GET_PROPERTY_IDS_CREATE = 0x02
+EC_WARN_WITH_ERRORS = 0x00040380
+"""ReturnValue of a RopGetPropertyIdsFromNames that mapped only some names (MS-OXCDATA 2.4.1)."""
 """RopGetPropertyIdsFromNames Flags: register names that are not mapped yet (MS-OXCPRPT 2.2.12.1)."""
 
 
@@ -129,6 +131,9 @@ class RopGetPropertyIdsFromNamesResponse(StandardResponse):
 
     input_handle_index: int
     property_ids: tuple[int, ...] = field(metadata=prefixed("PropertyIdCount"))
+    names: tuple[PropertyName, ...] = field(default=(), metadata=HIDDEN, compare=False)
+    """The request's PropertyNames, when the response was decoded with its request: the JSON view then
+    shows which named property each ID stands for in this session."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "property_ids", tuple(self.property_ids))
@@ -136,7 +141,31 @@ class RopGetPropertyIdsFromNamesResponse(StandardResponse):
     @classmethod
     def decode_success(cls, r: Reader, ctx: ResponseContext, handle: int) -> RopResponse:
         count = r.count(2, "PropertyIdCount", item_size=2)
-        return cls(handle, tuple(r.u16("PropertyIds") for _ in range(count)))
+        ids = tuple(r.u16("PropertyIds") for _ in range(count))
+        request = ctx.request
+        names = request.property_names if isinstance(request, RopGetPropertyIdsFromNamesRequest) else ()
+        return cls(handle, ids, tuple(names) if len(names) == len(ids) else ())
+
+    @classmethod
+    def decode_special(
+        cls, r: Reader, ctx: ResponseContext, handle: int, return_value: int
+    ) -> RopResponse | None:
+        """ecWarnWithErrors (0x00040380): some names could not be mapped; the IDs still follow (their 0x0000
+        entries are the failures, MS-OXCPRPT 3.2.5.8) [I gromox]."""
+        if return_value != EC_WARN_WITH_ERRORS:
+            return None
+        ok = cls.decode_success(r, ctx, handle)
+        assert isinstance(ok, RopGetPropertyIdsFromNamesResponse)
+        return RopGetPropertyIdsFromNamesWarning(handle, ok.property_ids, ok.names, warning=return_value)
+
+    def __json__(self) -> dict[str, Any]:
+        out = super().__json__()
+        if self.names:
+            out["Resolved"] = [
+                {"PropertyId": f"0x{pid:04X}", **name.__json__()}
+                for pid, name in zip(self.property_ids, self.names, strict=True)
+            ]
+        return out
 
     def _encode_success(self, w: Writer) -> None:
         w.u16(len(self.property_ids))
@@ -144,10 +173,33 @@ class RopGetPropertyIdsFromNamesResponse(StandardResponse):
             w.u16(pid)
 
 
+@dataclass(frozen=True)
+class RopGetPropertyIdsFromNamesWarning(RopGetPropertyIdsFromNamesResponse):
+    """A RopGetPropertyIdsFromNames response with the warning ReturnValue 0x00040380 (ecWarnWithErrors):
+    the success layout, some IDs 0x0000."""
+
+    warning: int = EC_WARN_WITH_ERRORS
+
+    @property
+    def return_value(self) -> int:
+        return self.warning
+
+    def _encode_body(self, w: Writer) -> None:
+        w.u8(self.input_handle_index).u32(self.warning)
+        self._encode_success(w)
+
+    def __json__(self) -> dict[str, Any]:
+        out = super().__json__()
+        out.pop("Warning", None)
+        return out
+
+
 __all__ = [
+    "EC_WARN_WITH_ERRORS",
     "GET_PROPERTY_IDS_CREATE",
     "RopGetPropertiesSpecificRequest",
     "RopGetPropertiesSpecificResponse",
     "RopGetPropertyIdsFromNamesRequest",
     "RopGetPropertyIdsFromNamesResponse",
+    "RopGetPropertyIdsFromNamesWarning",
 ]

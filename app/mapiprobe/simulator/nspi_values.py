@@ -1,0 +1,99 @@
+"""The simulated address book's numbers: NSPI return values (MS-OXNSPI 2.2.1.2 = MS-OXCDATA 2.4), limits,
+the property tags it serves (MS-OXPROPS names; PROTOCOL.md §5.6), default columns and restriction types.
+"""
+
+from __future__ import annotations
+
+import struct
+
+# NSPI return values (MS-OXNSPI 2.2.1.2 = MS-OXCDATA 2.4).
+SUCCESS = 0x00000000
+NOT_FOUND = 0x8004010F
+NOT_SUPPORTED = 0x80040102
+INVALID_PARAMETER = 0x80070057
+INVALID_BOOKMARK = 0x80040405
+TABLE_TOO_BIG = 0x80040403
+TOO_COMPLEX = 0x80040117
+GENERAL_FAILURE = 0x80004005
+
+MAX_COLUMNS = 100
+"""More columns than this is TableTooBig (gromox's limit; MS-OXNSPI leaves it to the server)."""
+MAX_ROWS_PER_QUERY = 5000
+"""QueryRows returns at most this many rows at once (MS-OXNSPI 3.1.4.1.8 lets a server return fewer)."""
+ROW_CACHE_SIZE = 250_000
+HIERARCHY_VERSION = 1
+
+# -- property tags (MS-OXPROPS names; PROTOCOL.md §5.6) -----------------------------------------------------
+TAG_ENTRY_ID = 0x0FFF0102
+TAG_INSTANCE_KEY = 0x0FF60102
+TAG_OBJECT_TYPE = 0x0FFE0003
+TAG_DISPLAY_NAME = 0x3001001F
+TAG_ADDRESS_TYPE = 0x3002001F
+TAG_EMAIL_ADDRESS = 0x3003001F
+TAG_DEPTH = 0x30050003
+TAG_CONTAINER_FLAGS = 0x36000003
+TAG_ANR = 0x360C001F
+TAG_DISPLAY_TYPE = 0x39000003
+TAG_DISPLAY_TYPE_EX = 0x39050003
+TAG_SMTP_ADDRESS = 0x39FE001F
+TAG_DISPLAY_NAME_PRINTABLE = 0x39FF001F
+TAG_ACCOUNT = 0x3A00001F
+TAG_GIVEN_NAME = 0x3A06001F
+TAG_BUSINESS_PHONE = 0x3A08001F
+TAG_SURNAME = 0x3A11001F
+TAG_COMPANY_NAME = 0x3A16001F
+TAG_TITLE = 0x3A17001F
+TAG_DEPARTMENT_NAME = 0x3A18001F
+TAG_OFFICE_LOCATION = 0x3A19001F
+TAG_PRIMARY_PHONE = 0x3A1A001F
+TAG_MOBILE_PHONE = 0x3A1C001F
+TAG_COUNTRY = 0x3A26001F
+TAG_LOCALITY = 0x3A27001F
+TAG_PROXY_ADDRESSES = 0x800F101F
+TAG_IS_MASTER = 0xFFFB000B
+TAG_PARENT_ENTRY_ID = 0xFFFC0102
+TAG_CONTAINER_ID = 0xFFFD0003
+
+DEFAULT_COLUMNS: tuple[int, ...] = (
+    TAG_CONTAINER_ID,
+    TAG_OBJECT_TYPE,
+    TAG_DISPLAY_TYPE,
+    0x3001001E,  # PidTagDisplayName, 8-bit
+    0x3A1A001E,  # PidTagPrimaryTelephoneNumber, 8-bit
+    0x3A18001E,  # PidTagDepartmentName, 8-bit
+    0x3A19001E,  # PidTagOfficeLocation, 8-bit
+)
+"""Columns when a QueryRows/SeekEntries/ResolveNames request has none (MS-OXNSPI 3.1.4.1.8, item 6.2)."""
+
+ENTRY_TAGS: tuple[int, ...] = (
+    TAG_ENTRY_ID,
+    TAG_INSTANCE_KEY,
+    TAG_OBJECT_TYPE,
+    TAG_DISPLAY_NAME,
+    TAG_ADDRESS_TYPE,
+    TAG_EMAIL_ADDRESS,
+    TAG_DISPLAY_TYPE,
+    TAG_DISPLAY_TYPE_EX,
+    TAG_SMTP_ADDRESS,
+    TAG_DISPLAY_NAME_PRINTABLE,
+    TAG_ACCOUNT,
+    TAG_GIVEN_NAME,
+    TAG_BUSINESS_PHONE,
+    TAG_SURNAME,
+    TAG_COMPANY_NAME,
+    TAG_TITLE,
+    TAG_DEPARTMENT_NAME,
+    TAG_OFFICE_LOCATION,
+    TAG_PRIMARY_PHONE,
+    TAG_MOBILE_PHONE,
+    TAG_COUNTRY,
+    TAG_LOCALITY,
+    TAG_PROXY_ADDRESSES,
+)
+"""Every property the simulator knows for a recipient (QueryColumns answers these)."""
+
+# Restriction types and relational operators of MS-OXCDATA 2.12 (RestrictType is one byte).
+RES_PROPERTY = 0x04
+RELOP_EQ = 0x04
+
+_U32 = struct.Struct("<I")
