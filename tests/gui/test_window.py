@@ -114,12 +114,10 @@ def test_contract_object_names_and_tabs(qtbot, sim: Simulator) -> None:  # type:
     for name in CONTRACT:
         assert window.findChild(QWidget, name) is not None or window.findChild(QMenu, name) is not None, name
     tabs = window.findChild(QTabWidget, "tabs")
-    assert [tabs.tabText(i) for i in range(tabs.count())] == [
-        "Autodiscover",
-        "Folders",
-        "Address Book",
-        "Requests",
-    ]
+    titles = [tabs.tabText(i) for i in range(tabs.count())]
+    assert titles == ["Autodiscover", "Folders", "Address Book", "Requests", "Diagnose"]
+    for name in ("diagnoseButton", "stepsTree", "saveReportButton", "copySummaryButton"):
+        assert window.findChild(QWidget, name) is not None, name
     assert header(w(window, "connectionStatusTable")) == list(COLUMNS)
     assert header(w(window, "attemptsTable")) == ["Method", "URL", "Status", "Time", "Outcome"]
     assert header(w(window, "endpointsTable")) == ["Endpoint", "Where", "URL"]
@@ -134,11 +132,11 @@ def test_contract_object_names_and_tabs(qtbot, sim: Simulator) -> None:  # type:
         "Bytes",
     ]
     assert not w(window, "demoBanner").isVisible()
-    # add_tab: how the Diagnose tab joins.
+    # add_tab: how another tab joins.
     extra = QWidget()
-    extra.setObjectName("diagnoseProbe")
-    index = window.add_tab(extra, "Diagnose")  # type: ignore[attr-defined]
-    assert tabs.tabText(index) == "Diagnose" and window.findChild(QWidget, "diagnoseProbe") is extra
+    extra.setObjectName("extraProbe")
+    index = window.add_tab(extra, "Extra")  # type: ignore[attr-defined]
+    assert tabs.tabText(index) == "Extra" and window.findChild(QWidget, "extraProbe") is extra
 
 
 def test_whole_flow(qtbot, qtmodeltester, sim: Simulator) -> None:  # type: ignore[no-untyped-def]

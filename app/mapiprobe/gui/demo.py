@@ -7,11 +7,36 @@ reach 127.0.0.1 through ``--connect-to`` rules and its own DNS server, and the f
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from mapiprobe.simulator.scenarios import SCENARIOS
 from mapiprobe.transport.client import ConnectionOptions
+
+NO_KDC_KRB5_CONF = """\
+# Written by mapiprobe's demo mode: the simulated organisation has no Kerberos KDC. Without a realm, MIT krb5
+# would look one up in DNS first, and Negotiate could wait ~5 s per handshake before it falls back to NTLM.
+[libdefaults]
+\tdns_lookup_kdc = false
+\tdns_lookup_realm = false
+\trdns = false
+"""
+
+
+def no_kdc_kerberos() -> None:
+    """For this process only, and only when the user has not set KRB5_CONFIG: a krb5 configuration that looks
+    no KDC up (Negotiate then goes to NTLM at once against the simulator)."""
+    if os.environ.get("KRB5_CONFIG"):
+        return
+    path = Path(tempfile.gettempdir()) / "mapiprobe-demo-krb5.conf"
+    try:
+        path.write_text(NO_KDC_KRB5_CONF, encoding="utf-8")
+    except OSError:
+        return
+    os.environ["KRB5_CONFIG"] = str(path)
 
 
 class Demo:
@@ -22,6 +47,7 @@ class Demo:
             raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
         from mapiprobe.simulator import Simulator
 
+        no_kdc_kerberos()
         self.sim: Any = Simulator(scenario=scenario, gal_size=gal_size, slow_seconds=slow_seconds)
         self.started = False
 

@@ -85,6 +85,10 @@ class MainWindow(QMainWindow):
         self.add_tab(self.folders_tab, "Folders")
         self.add_tab(self.address_book_tab, "Address Book")
         self.add_tab(self.requests_tab, "Requests")
+        from mapiprobe.gui.diagnose import DiagnoseTab
+
+        self.diagnose_tab = DiagnoseTab(self.diagnosis_request, self)
+        self.add_tab(self.diagnose_tab, "Diagnose")
         self.status_pane = StatusPane(self)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
@@ -122,6 +126,22 @@ class MainWindow(QMainWindow):
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a tab (e.g. Diagnose) at the end; returns its index. Its widgets keep their objectNames."""
         return self.tabs.addTab(widget, title)
+
+    def diagnosis_request(self) -> tuple[str, Any]:
+        """What the Diagnose tab diagnoses: the account bar's address and connection (ValueError if empty)."""
+        from mapiprobe.diagnostics.runner import DiagnosisOptions
+
+        account = self.account_bar.account()
+        if "@" not in account.email:
+            raise ValueError("type the mailbox's e-mail address first")
+        options = DiagnosisOptions(
+            connection=self.controller.connection,
+            credentials=account.credentials(),
+            auth_scheme=account.auth,
+            mapi_http_disabled=account.mapi_http_disabled,
+            url=account.url,
+        )
+        return account.email, options
 
     def clear_results(self) -> None:
         self.autodiscover_tab.clear()
@@ -163,7 +183,9 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", QKeySequence.StandardKey.Quit, self.close, "quitAction")
         view = bar.addMenu("&View")
-        for number, title in enumerate(("Autodiscover", "Folders", "Address Book", "Requests"), start=1):
+        for number, title in enumerate(
+            ("Autodiscover", "Folders", "Address Book", "Requests", "Diagnose"), start=1
+        ):
             self._action(
                 view,
                 title,
@@ -381,6 +403,7 @@ class MainWindow(QMainWindow):
             s.setValue("window/splitter", self.splitter.saveState())
             self.save_account()
             s.sync()
+        self.diagnose_tab.shutdown()
         self.controller.shutdown()
         if self.demo is not None:
             self.demo.stop()
