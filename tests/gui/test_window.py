@@ -257,7 +257,12 @@ def test_mapihttp_disabled_changes_the_request_and_the_protocol(qtbot, sim: Simu
     without = [r for r in posts if r.header("X-MapiHttpCapability") is None and r.header("Authorization")]
     assert with_header and without  # the comparison: once with, once without the header
     assert status_values(window, "Protocol") == ["RPC/HTTP", "RPC/HTTP"]
-    assert all(s.startswith("Not connected") for s in status_values(window, "Status"))
+    # As Outlook with the registry value set: the sessions go over RPC/HTTP (the EXHTTP block's proxy).
+    qtbot.waitUntil(lambda: status_values(window, "Status") == ["Established", "Established"], timeout=20000)
+    assert all("/rpc/rpcproxy.dll" in u.lower() for u in status_values(window, "Server name"))
+    qtbot.waitUntil(lambda: w(window, "folderTree").model().rowCount() > 0, timeout=20000)
+    assert "Inbox" in cells(w(window, "folderTree"), 0)
+    assert any("/rpc/rpcproxy.dll" in r.path.lower() for r in sim.requests)
     comparison = w(window, "comparisonTable")
     assert comparison.isVisible() and "protocol" in cells(comparison, 0)
     assert cells(w(window, "endpointsTable"), 0) == []

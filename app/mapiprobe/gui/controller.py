@@ -241,7 +241,7 @@ class Controller(QObject):
         if result.cancelled:
             return
         self.connect_sessions()
-        if result.protocol == "rpcHttp":
+        if result.protocol == "rpcHttp" and mailbox_target(result) is None:
             self._rpc_http_rows(found)
 
     def _rpc_http_rows(self, found: Discovered) -> None:
@@ -280,7 +280,7 @@ class Controller(QObject):
             self.window.folders_tab.show_info(f"Connecting to {url}…")
 
             def mailbox_work(cancel: threading.Event) -> tuple[MailboxSession, Folder]:
-                return open_mailbox(account, url, dn, connection, trace, cancel)
+                return open_mailbox(account, url, dn, connection, trace, cancel, found.result)
 
             self._submit(
                 mailbox_work, self._mailbox_opened, lambda e: self._mailbox_failed(url, e), "mailbox"
@@ -290,7 +290,7 @@ class Controller(QObject):
             self.window.address_book_tab.show_info(f"Connecting to {ab_url}…")
 
             def book_work(cancel: threading.Event) -> AddressBookOpened:
-                return open_address_book(account, ab_url, connection, trace, cancel)
+                return open_address_book(account, ab_url, connection, trace, cancel, found.result)
 
             self._submit(book_work, self._book_opened, lambda e: self._book_failed(ab_url, e), "address book")
 

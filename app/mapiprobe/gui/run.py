@@ -111,20 +111,35 @@ def raw_xml(result: DiscoveryResult, trace: Trace) -> tuple[str, str]:
 
 
 def mailbox_target(result: DiscoveryResult) -> tuple[str, str] | None:
-    """(mailbox URL, legacy DN) from the answer, or None when it has no MAPI/HTTP settings."""
-    response = result.response
-    if response is None or response.mapi_http is None or response.user is None:
+    """(mailbox URL, legacy DN) as Outlook would choose: MAPI/HTTP when offered, else the RPC/HTTP proxy
+    (Autodiscover's EXHTTP/EXPR blocks); None when the answer names neither."""
+    from mapiprobe.session.mailbox_transport import RouteError, mailbox_route
+
+    try:
+        route = mailbox_route(result.response)
+    except RouteError:
         return None
-    url = response.mapi_http.mailstore_url
-    dn = response.user.legacy_dn
-    return (url, dn) if url and dn else None
+    return route.url, route.legacy_dn
 
 
 def address_book_url(result: DiscoveryResult) -> str | None:
+    """The address book endpoint: MAPI/HTTP's AddressBook URL, else the RPC/HTTP proxy (NSPI through it)."""
     response = result.response
-    if response is None or response.mapi_http is None:
+    if response is None:
         return None
-    return response.mapi_http.addressbook_url
+    if response.mapi_http is not None and response.mapi_http.addressbook_url:
+        return response.mapi_http.addressbook_url
+    target = mailbox_target(result)
+    return target[0] if target is not None and response.mapi_http is None else None
+
+
+def _rpc_http_settings(result: DiscoveryResult) -> Any:
+    from mapiprobe.session.rpch_settings import settings_from_autodiscover
+
+    response = result.response
+    if response is None or response.mapi_http is not None:
+        return None
+    return settings_from_autodiscover(response)
 
 
 def open_mailbox(  # noqa: PLR0917
@@ -134,14 +149,29 @@ def open_mailbox(  # noqa: PLR0917
     connection: ConnectionOptions,
     trace: Trace,
     cancel: threading.Event,
+    result: DiscoveryResult | None = None,
 ) -> tuple[MailboxSession, Folder]:
-    """Connect, RopLogon and read the folder tree; the session stays open for the Folders tab."""
+    """Connect, RopLogon and read the folder tree; the session stays open for the Folders tab. Over RPC/HTTP
+    when Autodiscover offered only that (``result``'s EXHTTP/EXPR block), as Outlook then does."""
     from mapiprobe.session.mailbox import MailboxSession
-    from mapiprobe.transport.auth import make_auth
+    from mapiprobe.session.mailbox_transport import rpc_http_transport
+    from mapiprobe.transport.auth import Credentials, make_auth
 
     auth = make_auth(account.credentials(), account.auth)
+    settings = _rpc_http_settings(result) if result is not None else None
+    transport = None
+    if settings is not None:
+        scheme = account.auth if account.auth in ("basic", "ntlm", "negotiate") else None
+        creds = account.credentials() or Credentials()
+        transport = rpc_http_transport(settings, creds, connection, trace=trace, http_scheme=scheme)
     session = MailboxSession(
-        url, user_dn=user_dn, auth=auth, connection=connection, trace=trace, cancel=cancel
+        url,
+        user_dn=user_dn,
+        auth=auth,
+        connection=connection,
+        trace=trace,
+        cancel=cancel,
+        transport=transport,
     )
     try:
         session.open()
@@ -159,15 +189,39 @@ class AddressBookOpened:
     gal_total: int
 
 
-def open_address_book(
-    account: Account, url: str, connection: ConnectionOptions, trace: Trace, cancel: threading.Event
+def open_address_book(  # noqa: PLR0917
+    account: Account,
+    url: str,
+    connection: ConnectionOptions,
+    trace: Trace,
+    cancel: threading.Event,
+    result: DiscoveryResult | None = None,
 ) -> AddressBookOpened:
-    """Bind, read the address lists and the GAL's size; the session stays open for the Address Book tab."""
+    """Bind, read the address lists and the GAL's size; the session stays open for the Address Book tab
+    (NSPI through the RPC/HTTP proxy when that is all Autodiscover offered)."""
     from mapiprobe.session.addressbook import AddressBookSession
-    from mapiprobe.transport.auth import make_auth
+    from mapiprobe.session.addressbook_transport import rpc_http_addressbook_transport
+    from mapiprobe.transport.auth import Credentials, make_auth
 
     auth = make_auth(account.credentials(), account.auth)
-    session = AddressBookSession(url, auth=auth, connection=connection, trace=trace, cancel=cancel)
+    settings = _rpc_http_settings(result) if result is not None else None
+    transport = None
+    if settings is not None and result is not None:
+        response = result.response
+        dn = response.user.legacy_dn if response is not None and response.user is not None else None
+        scheme = account.auth if account.auth in ("basic", "ntlm", "negotiate") else None
+        transport = rpc_http_addressbook_transport(
+            settings,
+            account.credentials() or Credentials(),
+            connection,
+            user_dn=dn,
+            trace=trace,
+            http_scheme=scheme,
+        )
+        url = transport.url
+    session = AddressBookSession(
+        url, auth=auth, connection=connection, trace=trace, cancel=cancel, transport=transport
+    )
     try:
         session.bind()
         lists = session.address_lists()

@@ -340,6 +340,7 @@ def describe_mailbox(session: Any, *, smtp_address: str = "", error: str | None 
     return EndpointSession(
         kind=MAIL,
         url=session.url,
+        protocol=_protocol_of(session),
         smtp_address=smtp_address,
         display_name=session.display_name or "",
         state=session.machine.state,
@@ -357,11 +358,12 @@ def describe_address_book(
     return EndpointSession(
         kind=DIRECTORY,
         url=session.url,
+        protocol=_protocol_of(session),
         smtp_address=smtp_address,
         display_name=display_name,
         state=session.machine.state,
         error=error,
-        mechanism=_mechanism_of(getattr(session.endpoint, "auth", None), session.url),
+        mechanism=_mechanism_of(getattr(getattr(session, "endpoint", None), "auth", None), session.url),
         server_application=info.server_application if info is not None else None,
     )
 
@@ -381,6 +383,11 @@ def describe_rpc_http(
         state="disconnected",
         error=reason or "mapiprobe does not speak RPC/HTTP (Outlook Anywhere) yet",
     )
+
+
+def _protocol_of(session: Any) -> str:
+    """``HTTP`` for MAPI/HTTP, ``RPC/HTTP`` for a session on the RPC/HTTP transport (session.protocol)."""
+    return RPC_HTTP if str(getattr(session, "protocol", "")).upper() == "RPC/HTTP" else HTTP
 
 
 def _mechanism_of(auth: Any, url: str) -> str | None:
