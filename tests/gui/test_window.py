@@ -115,7 +115,7 @@ def test_contract_object_names_and_tabs(qtbot, sim: Simulator) -> None:  # type:
         assert window.findChild(QWidget, name) is not None or window.findChild(QMenu, name) is not None, name
     tabs = window.findChild(QTabWidget, "tabs")
     titles = [tabs.tabText(i) for i in range(tabs.count())]
-    assert titles == ["Autodiscover", "Folders", "Address Book", "Requests", "Diagnose"]
+    assert titles == ["Autodiscover", "Folders", "Address Book", "Requests", "Diagnose", "Protocols"]
     for name in ("diagnoseButton", "stepsTree", "saveReportButton", "copySummaryButton"):
         assert window.findChild(QWidget, name) is not None, name
     assert header(w(window, "connectionStatusTable")) == list(COLUMNS)

@@ -114,6 +114,9 @@ class MainWindow(QMainWindow):
         self.controller = Controller(self, connection)
         self._menus()
         self._wire()
+        from mapiprobe.gui.protocols import install
+
+        self.protocols_tab = install(self)
         self.resize(1280, 800)
         self.splitter.setSizes([560, 180])
         if persist:
@@ -404,6 +407,7 @@ class MainWindow(QMainWindow):
             self.save_account()
             s.sync()
         self.diagnose_tab.shutdown()
+        self.protocols_tab.shutdown()
         self.controller.shutdown()
         if self.demo is not None:
             self.demo.stop()
