@@ -1,9 +1,10 @@
 """Take the README's screenshots: the window at 1280x800 with the demo organisation's data, one PNG per tab.
 
-    xvfb-run -s "-screen 0 1280x800x24" python docs/screenshots/take.py [OUTDIR]
+    xvfb-run -s "-screen 0 1280x800x24" python docs/screenshots/take.py [OUTDIR [protocols]]
 
 Runs the demo (the simulator in-process), presses Start, waits for every pane to fill, selects something in
-each tab, and saves ``QWidget.grab()`` of the whole window per tab (plus one with MapiHttpDisabled emulated).
+each tab, and saves ``QWidget.grab()`` of the whole window per tab (plus one with MapiHttpDisabled emulated,
+and Compare protocols; ``protocols`` as second argument takes only that one).
 """
 
 from __future__ import annotations
@@ -37,8 +38,19 @@ def shoot(window: QMainWindow, path: Path) -> None:
     print(f"wrote {path}")
 
 
+def protocols(app: QApplication, window: QMainWindow, out: Path) -> None:
+    """Compare protocols on the demo mailbox (a fresh run: both protocols, each from a cold start)."""
+    tab = window.protocols_tab  # type: ignore[attr-defined]
+    window.tabs.setCurrentWidget(tab)  # type: ignore[attr-defined]
+    tab.compare_button.click()
+    wait(app, lambda: tab.comparison is not None, timeout=60.0)
+    spin(app, 1.5)  # the Connection Status timer shows the two sessions
+    shoot(window, out / "protocols.png")
+
+
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent)
+    only = sys.argv[2] if len(sys.argv) > 2 else None
     out.mkdir(parents=True, exist_ok=True)
     from mapiprobe.gui.app import build_window
     from mapiprobe.gui.prefs import app_icon, apply_color_scheme
@@ -50,6 +62,10 @@ def main() -> int:
     window = build_window(["--demo", "--no-settings"])
     window.resize(1280, 800)
     window.show()
+    if only == "protocols":
+        protocols(app, window, out)
+        window.close()
+        return 0
     w = window  # the tabs and the controller are attributes of MainWindow
     w.account_bar.start.click()  # type: ignore[attr-defined]
     folders = w.folders_tab  # type: ignore[attr-defined]
@@ -92,6 +108,8 @@ def main() -> int:
     w.tabs.setCurrentWidget(w.autodiscover_tab)  # type: ignore[attr-defined]
     spin(app, 0.3)
     shoot(window, out / "mapihttp-disabled.png")
+    w.account_bar.mapi_http_disabled.setChecked(False)  # type: ignore[attr-defined]
+    protocols(app, window, out)
     window.close()
 
     return 0

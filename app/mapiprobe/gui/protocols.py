@@ -99,7 +99,11 @@ def status_sessions(comparison: Comparison) -> list[EndpointSession]:
                 smtp_address=comparison.email,
                 protocol=RPC_HTTP if run.protocol == "rpc-http" else HTTP,
                 state="failed" if failed is not None else "disconnected",
-                error=(f"Compare protocols: {failed.error}" if failed is not None else None),
+                error=(
+                    f"Compare protocols: {failed.error}"
+                    if failed is not None
+                    else f"closed after Compare protocols ({run.total('wall_ms'):,.0f} ms)"
+                ),
             )
         )
     return rows
