@@ -68,7 +68,24 @@ def test_compare_protocols_shows_both(qtbot, qtmodeltester, sim: Simulator) -> N
         assert [name for name, _ in phases] == list(PHASE_LABELS.values())
         assert all(ms > 0 for _, ms in phases)
     status = window.findChild(QWidget, "connectionStatusTable")
-    assert {"HTTP", "RPC/HTTP"} <= set(cells(status, STATUS_COLUMNS.index("Protocol")))
+    kinds = list(
+        zip(
+            cells(status, STATUS_COLUMNS.index("Protocol")),
+            cells(status, STATUS_COLUMNS.index("Type")),
+            strict=True,
+        )
+    )
+    assert sorted(kinds) == [
+        ("HTTP", "Directory"),
+        ("HTTP", "Mail"),
+        ("RPC/HTTP", "Directory"),
+        ("RPC/HTTP", "Mail"),
+    ]
+    # Their exchanges are in the window's trace: Req/Fail counted per session, none failed.
+    for value in cells(status, STATUS_COLUMNS.index("Req/Fail")):
+        requests, failures = (int(n) for n in value.split("/"))
+        assert requests > 0 and failures == 0, value
+    qtbot.waitUntil(lambda: window.requests_tab.model.rowCount() > 0, timeout=5000)  # type: ignore[attr-defined]
     qtmodeltester.check(model)
     chart.grab()  # paints without a warning
     window.close()

@@ -13,6 +13,7 @@ answer. :func:`install` adds the tab and the File menu's entry to the window.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -86,27 +87,40 @@ def run_comparison(
 
 
 def status_sessions(comparison: Comparison) -> list[EndpointSession]:
-    """One Connection Status row per protocol's mailbox session (closed once its phases ended)."""
-    from mapiprobe.session.status import HTTP, MAIL, RPC_HTTP, EndpointSession
+    """Connection Status rows of the compared sessions (closed once their phases ended): per protocol, the
+    mailbox and the address book."""
+    from mapiprobe.session.status import DIRECTORY, HTTP, MAIL, RPC_HTTP, EndpointSession
 
     rows = []
     for run in comparison.runs:
-        failed = next((p for p in run.phases if not p.ok and not p.skipped), None)
-        rows.append(
-            EndpointSession(
-                kind=MAIL,
-                url=run.endpoint or "(no endpoint)",
-                smtp_address=comparison.email,
-                protocol=RPC_HTTP if run.protocol == "rpc-http" else HTTP,
-                state="failed" if failed is not None else "disconnected",
-                error=(
-                    f"Compare protocols: {failed.error}"
-                    if failed is not None
-                    else f"closed after Compare protocols ({run.total('wall_ms'):,.0f} ms)"
-                ),
+        for kind, url, names in (
+            (MAIL, run.endpoint, ("connect", "folders")),
+            (DIRECTORY, run.address_book_endpoint, ("gal",)),
+        ):
+            if not url:
+                continue
+            failed = next((p for p in run.phases if p.name in names and not p.ok and not p.skipped), None)
+            wall = sum(p.wall_ms for p in run.phases if p.name in names)
+            rows.append(
+                EndpointSession(
+                    kind=kind,
+                    url=url,
+                    smtp_address=comparison.email,
+                    protocol=RPC_HTTP if run.protocol == "rpc-http" else HTTP,
+                    state="failed" if failed is not None else "disconnected",
+                    error=(
+                        f"Compare protocols: {failed.error}"
+                        if failed is not None
+                        else f"closed after Compare protocols ({wall:,.0f} ms)"
+                    ),
+                )
             )
-        )
     return rows
+
+
+def comparison_records(comparison: Comparison) -> list[Any]:
+    """Every HTTP exchange of the comparison, for the Connection Status columns read from the trace."""
+    return [record for run in comparison.runs for record in run.records]
 
 
 class PhaseTableModel(QAbstractTableModel):
@@ -245,7 +259,7 @@ class ProtocolsChart(QWidget):
 class ProtocolsTab(QWidget):
     """Compare protocols button, Stop, a message line, the chart and the table. ``request()`` gives the
     account and connection (ValueError when the account bar is not filled in); ``on_sessions`` receives the
-    Connection Status rows of a finished comparison."""
+    Connection Status rows of a finished comparison and its HTTP exchanges."""
 
     finished = Signal(object)  # the Comparison
     _progressed = Signal(str)
@@ -253,7 +267,7 @@ class ProtocolsTab(QWidget):
     def __init__(
         self,
         request: Callable[[], tuple[Account, ConnectionOptions]],
-        on_sessions: Callable[[list[EndpointSession]], None] | None = None,
+        on_sessions: Callable[[list[EndpointSession], list[Any]], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -332,7 +346,7 @@ class ProtocolsTab(QWidget):
             words += f"; RPC/HTTP connects in {ratio:.1f}× MAPI/HTTP's time"
         self.message.setText(f"{comparison.email}: {words}.")
         if self._on_sessions is not None:
-            self._on_sessions(status_sessions(comparison))
+            self._on_sessions(status_sessions(comparison), comparison_records(comparison))
         self.finished.emit(comparison)
 
     def shutdown(self) -> None:
@@ -351,8 +365,15 @@ def install(window: Any) -> ProtocolsTab:
 
     shown: list[EndpointSession] = []
 
-    def show_sessions(rows: list[EndpointSession]) -> None:
+    def show_sessions(rows: list[EndpointSession], records: list[Any]) -> None:
         controller = window.controller
+        # The comparison's exchanges join the window's trace: the Requests tab lists them and Connection
+        # Status reads its Authn, Encrypt, Req/Fail, Avg Resp and Version columns from them.
+        if controller.bridge is None:  # no Start yet: the trace the Requests tab listens to
+            controller._new_trace()
+        trace = controller.trace
+        for record in records:
+            trace.add(dataclasses.replace(record, seq=trace.next_seq()))
         controller.static_rows = [r for r in controller.static_rows if all(r is not s for s in shown)] + rows
         shown[:] = rows
         controller.refresh_status()

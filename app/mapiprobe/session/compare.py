@@ -81,6 +81,9 @@ class ProtocolRun:
     phases: list[PhaseResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     endpoint: str | None = None
+    address_book_endpoint: str | None = None
+    records: list[TraceRecord] = field(default_factory=list, repr=False)
+    """Every HTTP exchange of the run (the window's Connection Status reads them; not in :meth:`to_json`)."""
 
     @property
     def ok(self) -> bool:
@@ -407,6 +410,11 @@ def _run_one(
     say(f"gal {p.wall_ms:.0f} ms" + (f" FAILED: {p.error}" if not p.ok else ""))
     for t in transports:
         t.close()
+    # Over RPC/HTTP the address book is where RFR sent it (its transport's URL), not Autodiscover's server.
+    run.address_book_endpoint = (
+        getattr(ab_transport, "url", None) if ab_transport is not None else None
+    ) or ab_url
+    run.records = list(trace.records)
     return run
 
 

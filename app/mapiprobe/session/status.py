@@ -180,6 +180,10 @@ def records_for(url: str, records: Iterable[TraceRecord]) -> list[TraceRecord]:
 
 
 def _failed(record: TraceRecord, later_same_endpoint: bool) -> bool:
+    if record.status == 401 and record.outcome in ("ok", "http-401"):  # RPC/HTTP channels say http-401
+        return not later_same_endpoint  # a handshake leg when the session went on
+    if record.outcome == "closed" and record.status is None:
+        return False  # an RPC/HTTP IN channel: the server never answers it, the session closes it
     if record.outcome not in ("ok", "pending"):
         return True
     if record.response_code not in (None, "", "0"):
