@@ -44,7 +44,8 @@ def protocols(app: QApplication, window: QMainWindow, out: Path) -> None:
     window.tabs.setCurrentWidget(tab)  # type: ignore[attr-defined]
     tab.compare_button.click()
     wait(app, lambda: tab.comparison is not None, timeout=60.0)
-    spin(app, 1.5)  # the Connection Status timer shows the two sessions
+    window.splitter.setSizes([400, 185])  # type: ignore[attr-defined]  # all four compared sessions
+    spin(app, 1.5)  # the Connection Status timer shows them
     shoot(window, out / "protocols.png")
 
 

@@ -204,7 +204,7 @@ class ProtocolsChart(QWidget):
         self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(600, 2 * (self.BAR_HEIGHT + 14) + 56)
+        return QSize(600, 2 * (self.BAR_HEIGHT + 14) + 36)  # two bars and the legend
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
