@@ -240,3 +240,21 @@ def test_rows_of_real_sessions(sim: Simulator) -> None:
     text = format_status_table(rows)
     assert user.password not in text
     assert mbx_url in text and ab_url in text
+
+
+def test_rpc_http_channel_handshake_legs_and_closed_in_channel_are_not_failures() -> None:
+    # What transport/rpch.py records for one virtual connection: a 401 leg per channel (outcome http-401),
+    # the IN channel closed by the session without an answer (by design), the OUT channel's 200.
+    url = "https://mail.contoso.test/rpc/rpcproxy.dll?mail.contoso.test:6004"
+    records = [
+        rec(1, url, status=401, outcome="http-401"),
+        rec(2, url),
+        rec(3, url, status=401, outcome="http-401"),
+        rec(4, url, status=None, outcome="closed"),
+        rec(5, url),
+    ]
+    row = status_row(EndpointSession(kind=MAIL, url=url, protocol=RPC_HTTP), records, now=2000.0)
+    assert (row.requests, row.failures) == (5, 0)
+    # A 401 the session did not get past is still one.
+    row = status_row(EndpointSession(kind=MAIL, url=url, protocol=RPC_HTTP), records[:1], now=2000.0)
+    assert row.failures == 1
