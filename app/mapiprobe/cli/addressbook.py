@@ -29,11 +29,9 @@ from mapiprobe.cli.options import (
     OptionError,
     add_connection_options,
     add_discovery_options,
-    auth_from,
-    connection_options_from,
-    credentials_from,
     discovery_options_from,
-    insecure_warning,
+    print_notes,
+    session_setup_from,
 )
 from mapiprobe.session.addressbook_transport import PROTOCOL_CHOICES, choose_addressbook_protocol
 
@@ -238,16 +236,10 @@ def _run(args: argparse.Namespace, work: Any) -> int:
 
     prog = f"mapiprobe {args.command}"
     try:
-        connection = connection_options_from(args)
-        notes: list[str] = []
-        credentials = credentials_from(args, args.email, notes=notes)
-        auth = auth_from(args, credentials)
+        connection, credentials, auth, notes = session_setup_from(args, args.email)
     except OptionError as exc:
         return _report_failure(args, prog, _Failure(str(exc), EXIT_BAD_INPUT, "usage"))
-    for note in notes:
-        print(note, file=sys.stderr)
-    if connection.insecure:
-        print(insecure_warning(), file=sys.stderr)
+    print_notes(notes, connection)
 
     cancel = threading.Event()
     trace = recorder_from(args).trace()

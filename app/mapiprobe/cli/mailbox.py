@@ -31,11 +31,10 @@ from mapiprobe.cli.options import (
     OptionError,
     add_connection_options,
     add_discovery_options,
-    auth_from,
-    connection_options_from,
-    credentials_from,
     discovery_options_from,
     insecure_warning,
+    print_notes,
+    session_setup_from,
 )
 
 
@@ -178,14 +177,10 @@ def _run(
     from mapiprobe.transport.errors import TransportError
 
     try:
-        connection = connection_options_from(args)
-        notes: list[str] = []
-        credentials = credentials_from(args, args.email, notes=notes)
-        auth = auth_from(args, credentials)
+        connection, credentials, auth, notes = session_setup_from(args, args.email)
     except OptionError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
-    for note in notes:
-        print(note, file=sys.stderr)
+    print_notes(notes)
     if args.mailbox_url and not args.legacy_dn:
         raise _Failure(
             "--mailbox-url needs --legacy-dn (Autodiscover's User/LegacyDN)", EXIT_BAD_INPUT, "usage"

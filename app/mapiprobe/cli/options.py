@@ -27,7 +27,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 import httpx
 
@@ -302,6 +302,34 @@ def auth_from(args: argparse.Namespace, credentials: Credentials | None) -> http
 DISCOVERY_GROUP = "discovery"
 
 
+class SessionSetup(NamedTuple):
+    """What :func:`session_setup_from` reads from the options."""
+
+    connection: ConnectionOptions
+    credentials: Credentials | None
+    auth: httpx.Auth | None
+    notes: list[str]
+    """Keyring actions and problems, to print on standard error (:func:`print_notes`)."""
+
+
+def session_setup_from(args: argparse.Namespace, account: str | None) -> SessionSetup:
+    """The connection options, the credentials for ``account`` and the auth flow they make (so that a scheme
+    that cannot work with what was given fails here, as bad input): OptionError for bad input."""
+    connection = connection_options_from(args)
+    notes: list[str] = []
+    credentials = credentials_from(args, account, notes=notes)
+    auth = auth_from(args, credentials)
+    return SessionSetup(connection, credentials, auth, notes)
+
+
+def print_notes(notes: list[str], connection: ConnectionOptions | None = None) -> None:
+    """``notes`` on standard error, then the insecure warning when ``connection`` skips TLS checks."""
+    for note in notes:
+        print(note, file=sys.stderr)
+    if connection is not None and connection.insecure:
+        print(insecure_warning(), file=sys.stderr)
+
+
 def add_discovery_options(parser: argparse.ArgumentParser) -> None:
     """The Autodiscover options of every command that discovers (autodiscover, folders, contents,
     addresslists, gal, resolve, probe, check): the same names, help and meaning everywhere (a test walks
@@ -363,6 +391,7 @@ __all__ = [
     "DISCOVERY_GROUP",
     "TOKEN_ENV",
     "OptionError",
+    "SessionSetup",
     "add_capture_options",
     "add_connection_options",
     "add_discovery_options",
@@ -371,5 +400,7 @@ __all__ = [
     "credentials_from",
     "discovery_options_from",
     "insecure_warning",
+    "print_notes",
     "read_password",
+    "session_setup_from",
 ]
