@@ -9,7 +9,6 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,25 +23,9 @@ from mapiprobe.transport.auth import Credentials
 from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.rpch import RpcFault, RpchEndpoint
 from mapiprobe.transport.rpch_addressbook import RpchAddressBookEndpoint
-from tests.session.simhelp import assert_no_credentials_in_clear, cli_args, real_auth
+from tests.session.simhelp import cli_args, real_auth
 
 pytestmark = pytest.mark.network
-
-
-@pytest.fixture(scope="module")
-def _module_sim() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(_module_sim: Simulator) -> Iterator[Simulator]:
-    _module_sim.set_scenario("normal")
-    _module_sim.clear_requests()
-    yield _module_sim
-    _module_sim.set_scenario("normal")
-    assert_no_credentials_in_clear(_module_sim)
-    assert not _module_sim.errors
 
 
 def run(capsys: Any, monkeypatch: Any, sim: Simulator, *args: str) -> tuple[int, str, str]:

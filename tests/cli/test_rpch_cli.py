@@ -8,32 +8,15 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from mapiprobe.cli import main
 from mapiprobe.simulator import Simulator
-from tests.session.simhelp import assert_no_credentials_in_clear, cli_args
+from tests.session.simhelp import cli_args
 
 pytestmark = pytest.mark.network
-
-
-@pytest.fixture(scope="module")
-def _module_sim() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(_module_sim: Simulator) -> Iterator[Simulator]:
-    _module_sim.set_scenario("normal")
-    _module_sim.clear_requests()
-    yield _module_sim
-    _module_sim.set_scenario("normal")
-    assert_no_credentials_in_clear(_module_sim)
-    assert not _module_sim.errors
 
 
 def run(
