@@ -29,7 +29,7 @@ from mapiprobe.cli.options import (
     OptionError,
     add_connection_options,
     add_discovery_options,
-    discovery_options_from,
+    autodiscover_session,
     print_notes,
     session_setup_from,
 )
@@ -127,24 +127,12 @@ def _autodiscover(
     args: argparse.Namespace, connection: Any, credentials: Any, cancel: threading.Event
 ) -> Any:
     from mapiprobe.cli.capture import recorder_from
-    from mapiprobe.session.autodiscover import AutodiscoverSession, UsageError
 
     try:
-        options = discovery_options_from(args, connection)
-    except OptionError as exc:
-        raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
-    try:
-        discovery = AutodiscoverSession(
-            args.email,
-            user=args.user,
-            credentials=credentials,
-            auth_scheme=args.auth,
-            connection=connection,
-            options=options,
-            cancel=cancel,
-            trace=recorder_from(args).trace(),
+        discovery = autodiscover_session(
+            args, connection, credentials, cancel=cancel, trace=recorder_from(args).trace()
         )
-    except UsageError as exc:
+    except OptionError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
     result = discovery.run()
     if result.response is None:

@@ -31,7 +31,7 @@ from mapiprobe.cli.options import (
     OptionError,
     add_connection_options,
     add_discovery_options,
-    discovery_options_from,
+    autodiscover_session,
     insecure_warning,
     print_notes,
     session_setup_from,
@@ -131,24 +131,9 @@ def _discover(args: argparse.Namespace, connection: Any, credentials: Any, trace
 def _autodiscover(
     args: argparse.Namespace, connection: Any, credentials: Any, trace: Any, cancel: Any
 ) -> Any:
-    from mapiprobe.session.autodiscover import AutodiscoverSession, UsageError
-
     try:
-        options = discovery_options_from(args, connection)
+        session = autodiscover_session(args, connection, credentials, cancel=cancel, trace=trace)
     except OptionError as exc:
-        raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
-    try:
-        session = AutodiscoverSession(
-            args.email,
-            user=args.user,
-            credentials=credentials,
-            auth_scheme=args.auth,
-            connection=connection,
-            options=options,
-            cancel=cancel,
-            trace=trace,
-        )
-    except UsageError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
     result = session.run()
     if not result.ok or result.response is None:

@@ -37,7 +37,10 @@ from mapiprobe.transport.limits import DEFAULT_MAX_PENDING
 from mapiprobe.transport.resolve import parse_dns_server
 
 if TYPE_CHECKING:
-    from mapiprobe.session.autodiscover import DiscoveryOptions
+    import threading
+
+    from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions
+    from mapiprobe.transport.trace import Trace
 
 # Exit status of every command: 0 success, 1 a server-side failure, 2 bad input.
 EXIT_OK = 0
@@ -385,6 +388,34 @@ def discovery_options_from(args: argparse.Namespace, connection: ConnectionOptio
     )
 
 
+def autodiscover_session(
+    args: argparse.Namespace,
+    connection: ConnectionOptions,
+    credentials: Credentials | None,
+    *,
+    cancel: threading.Event,
+    trace: Trace,
+) -> AutodiscoverSession:
+    """Autodiscover for ``args.email`` as ``--user``/``--auth`` and the discovery options say, not yet run:
+    OptionError for bad input (a --url that is not https://, options the session refuses)."""
+    from mapiprobe.session.autodiscover import AutodiscoverSession, UsageError
+
+    options = discovery_options_from(args, connection)
+    try:
+        return AutodiscoverSession(
+            args.email,
+            user=args.user,
+            credentials=credentials,
+            auth_scheme=args.auth,
+            connection=connection,
+            options=options,
+            cancel=cancel,
+            trace=trace,
+        )
+    except UsageError as exc:
+        raise OptionError(str(exc)) from None
+
+
 __all__ = [
     "DEFAULT_AUTH",
     "DEFAULT_TIMEOUT",
@@ -396,6 +427,7 @@ __all__ = [
     "add_connection_options",
     "add_discovery_options",
     "auth_from",
+    "autodiscover_session",
     "connection_options_from",
     "credentials_from",
     "discovery_options_from",
