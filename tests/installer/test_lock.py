@@ -12,6 +12,8 @@ import re
 import tomllib
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "installer" / "windows-requirements.lock"
 
@@ -35,10 +37,15 @@ def _locked() -> dict[str, tuple[str, list[str]]]:
 
 def test_every_dependency_is_locked_for_windows_with_hashes() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    wanted = {_norm(re.split(r"[\s<>=!~;\[]", d, maxsplit=1)[0]) for d in project["dependencies"]}
+    wanted = {_norm(r.name): r for r in map(Requirement, project["dependencies"])}
     pins = _locked()
-    missing = sorted(wanted - set(pins))
+    missing = sorted(set(wanted) - set(pins))
     assert not missing, f"not in {LOCK.name}; run: python installer/build.py --relock ({missing})"
+    # A version range changed in pyproject.toml (say, a release excluded) needs a relock too.
+    outside = sorted(
+        f"{n}=={pins[n][0]} ({r.specifier})" for n, r in wanted.items() if pins[n][0] not in r.specifier
+    )
+    assert not outside, f"{LOCK.name} pins versions pyproject.toml excludes; relock: {outside}"
     assert all(hashes for _version, hashes in pins.values()), "every pin needs its hashes"
     # The Windows-only dependencies that pip resolving on Linux misses are there; the Linux-only ones are not.
     assert {"pywin32-ctypes", "sspilib"} <= set(pins)
