@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from mapiprobe.session.mailbox import MailboxSession
@@ -38,9 +36,9 @@ from mapiprobe.simulator import Simulator
 from mapiprobe.simulator.mailbox import MailboxService
 from mapiprobe.simulator.org import load_organisation
 from mapiprobe.transport.auth import Credentials
-from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.mapihttp import make_mapihttp_client
 from mapiprobe.transport.trace import Trace
+from simproc import connection_options, simulator_process
 
 TARGET_RATIO = 1.2
 
@@ -58,15 +56,6 @@ def serve(rtt_ms: float) -> int:
     return 0
 
 
-def _options(info: dict[str, Any]) -> ConnectionOptions:
-    return ConnectionOptions(
-        connect_to=tuple(info["connect_to"]),
-        ca_certs=(Path(info["ca_cert"]),),
-        connect_timeout=10,
-        read_timeout=10,
-    )
-
-
 def run_mapi(info: dict[str, Any]) -> dict[str, Any]:
     user = info["users"][0]
     sim_user = load_organisation().find_user(user["email"])
@@ -74,7 +63,7 @@ def run_mapi(info: dict[str, Any]) -> dict[str, Any]:
     domain = info["domain"]
     url = f"https://mail.{domain}/mapi/emsmdb/?MailboxId={sim_user.mailbox_guid}@{domain}"
     trace = Trace()
-    client = make_mapihttp_client(_options(info), trace=trace)
+    client = make_mapihttp_client(connection_options(info), trace=trace)
     session = MailboxSession(
         url, user_dn=sim_user.legacy_dn, user=user["user"], password=user["password"], client=client,
         keepalive=False, trace=trace,
@@ -106,7 +95,11 @@ def run_rpch(info: dict[str, Any]) -> dict[str, Any]:
     settings = RpcHttpSettings(f"mail.{domain}", f"{sim_user.mailbox_guid}@{domain}", auth_package="Ntlm")
     trace = Trace()
     transport = rpc_http_transport(
-        settings, Credentials(user["email"], user["password"]), _options(info), trace=trace, rpc_auth="ntlm"
+        settings,
+        Credentials(user["email"], user["password"]),
+        connection_options(info),
+        trace=trace,
+        rpc_auth="ntlm",
     )
     session = MailboxSession(
         transport.url, user_dn=sim_user.legacy_dn, keepalive=False, trace=trace, transport=transport
@@ -142,20 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.serve:
         return serve(args.rtt_ms)
-    command = [sys.executable, __file__, "--serve", "--rtt-ms", str(args.rtt_ms)]
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert proc.stdin is not None and proc.stdout is not None
     ok = True
-    try:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit("the simulator did not start")
-        info = json.loads(line)
+    with simulator_process(__file__, args.rtt_ms) as sim:
+        info = sim.info
         run_mapi(info)  # warm-up: stores built, imports done
         run_rpch(info)
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-        time.sleep(0.2)
+        sim.add_rtt()
         rtt = args.rtt_ms / 1000
         print(f"RTT {args.rtt_ms:g} ms per answer, {args.runs} cold runs each, simulator in another process")
         head = f"{'protocol':<10} {'folders':>7} {'HTTP req':>8} {'TCP conn':>8} {'round trips':>11}"
@@ -177,9 +162,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{floor * 1000:>9.1f} {ratio:>6.2f}{mark}"
             )
         print(f"RPC/HTTP / MAPI/HTTP wall time: {medians['RPC/HTTP'] / medians['MAPI/HTTP']:.2f}")
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=30)
     print(f"target: each protocol's ratio <= {TARGET_RATIO} (its dependent round trips x RTT is the floor)")
     return 0 if ok else 1
 
