@@ -134,6 +134,13 @@ def ensure_qt_system_libs() -> None:
         log("  sudo apt-get install -y " + " ".join(missing))
 
 
+def has_display() -> bool:
+    """Can a window open? Windows and macOS: yes; elsewhere an X11 or Wayland display must be named."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def install(py: Path, extra: str | None) -> None:
     target = f"{ROOT}[{extra}]" if extra else str(ROOT)
     run([str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target])
@@ -150,8 +157,14 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     py = ensure_venv()
     if what == "demo":
+        ensure_qt_system_libs()
         install(py, None)
-        return subprocess.run([str(py), "-m", "mapiprobe", "demo", *rest]).returncode
+        if has_display():
+            log("opening the mapiprobe window with the simulated organisation (close it to end the demo)")
+            return subprocess.run([str(py), "-m", "mapiprobe.gui.app", "--demo", *rest]).returncode
+        log("no display here (neither DISPLAY nor WAYLAND_DISPLAY is set): the window cannot open, so the")
+        log("same flow runs as text: the simulated organisation in-process and 'mapiprobe check' against it")
+        return subprocess.run([str(py), "-m", "mapiprobe", "demo", "--check", *rest]).returncode
     ensure_qt_system_libs()
     # python-gssapi (the "kerberos" extra) builds against the MIT headers; install it where they are.
     install(py, "test,kerberos" if shutil.which("krb5-config") else "test")

@@ -158,7 +158,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Decode the bundled sample capture: what the Quick start shows until the GUI exists."""
+    """Decode the bundled sample capture; with ``--check``, run the desktop demo's flow as text instead."""
+    if getattr(args, "check", False):
+        return _demo_check(args)
     from mapiprobe.resources import resource_path
 
     sample = resource_path("samples", "execute-response.hex")
@@ -172,6 +174,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
         json=args.json,
     )
     return cmd_decode(ns)
+
+
+def _demo_check(args: argparse.Namespace) -> int:
+    import io
+
+    from mapiprobe.simulator import SCENARIOS, Simulator
+
+    if args.scenario not in SCENARIOS:
+        print(f"unknown scenario {args.scenario!r}; choose one of {', '.join(SCENARIOS)}", file=sys.stderr)
+        return 2
+    with Simulator(scenario=args.scenario) as sim:
+        user = sim.users[0]
+        print(
+            f"Demo: a simulated Exchange organisation ({sim.domain}, scenario {args.scenario}) runs in this "
+            f"process on 127.0.0.1; checking {user.email} as the desktop window would.\n"
+        )
+        argv = ["check", user.email, "--user", user.user, "--password-stdin"]
+        for rule in sim.connect_to:
+            argv += ["--connect-to", rule]
+        argv += ["--ca-cert", str(sim.ca_cert_path), "--dns-server", f"127.0.0.1:{sim.dns_port}"]
+        if args.json:
+            argv.append("--json")
+        stdin, sys.stdin = sys.stdin, io.StringIO(user.password + "\n")
+        try:
+            return main(argv)
+        finally:
+            sys.stdin = stdin
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,8 +240,21 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--json", action="store_true", help="print JSON with the spec's field names")
     dec.set_defaults(func=cmd_decode)
 
-    demo = sub.add_parser("demo", help="decode a bundled sample capture")
+    demo = sub.add_parser(
+        "demo",
+        help="decode a bundled sample capture, or (--check) diagnose the simulated organisation as text",
+    )
     demo.add_argument("--json", action="store_true")
+    demo.add_argument(
+        "--check",
+        action="store_true",
+        help="start the simulated organisation in this process and run 'mapiprobe check' against its demo "
+        "account: the desktop demo's flow (Autodiscover, mailbox, address book) as text, for machines "
+        "without a display",
+    )
+    demo.add_argument(
+        "--scenario", default="normal", metavar="NAME", help="simulator scenario (with --check)"
+    )
     demo.set_defaults(func=cmd_demo)
 
     for name in _COMMAND_MODULES:

@@ -24,20 +24,10 @@ from urllib.parse import urlsplit
 from mapiprobe import __version__
 from mapiprobe.diagnostics.pipeline import DiagnosisResult
 from mapiprobe.diagnostics.steps import Status, Step
+from mapiprobe.session.status import COLUMNS
 from mapiprobe.transport.trace import TraceRecord
 
-STATUS_COLUMNS = (
-    "Server name",
-    "Type",
-    "Protocol",
-    "Authentication",
-    "Encryption",
-    "Status",
-    "Req/Fail",
-    "Avg resp (ms)",
-    "Version",
-    "Session expiry",
-)
+STATUS_COLUMNS = COLUMNS  # the window's Connection Status columns (session/status.py)
 VERDICT_WORDS = {
     "pass": "Outlook should connect: every check passed",
     "warn": "Outlook should connect, with warnings",
@@ -55,62 +45,11 @@ def status_columns(result: DiagnosisResult) -> tuple[str, ...]:
 
 
 def status_rows(result: DiagnosisResult) -> list[dict[str, str]]:
-    """The Connection Status rows (one per endpoint session), keyed by :func:`status_columns`.
-
-    The rows session/status.py computed for the window's pane when the run took them (before Disconnect);
-    without that module, rows computed here from the run's facts and trace.
-    """
-    if result.status_columns:
-        return [dict(zip(result.status_columns, row, strict=True)) for row in result.status_table]
-    rows: list[dict[str, str]] = []
-    for role, kind, auth_key, expiry_key in (
-        ("mailbox", "Mail", "mailbox_auth", "mailbox_expiration_ms"),
-        ("address book", "Directory", "ab_auth", "ab_expiration_ms"),
-    ):
-        url = result.facts.get(f"{role}_url")
-        if not url:
-            continue
-        records = [r for r in result.trace if _same_endpoint(r.url, url)]
-        if not records:
-            continue
-        failures = [r for r in records if r.outcome != "ok" or ((r.status or 0) >= 400 and r.status != 401)]
-        done = [r.total_ms for r in records if r.total_ms is not None]
-        tls = next((r for r in reversed(records) if r.tls_version), None)
-        expiry = result.facts.get(expiry_key)
-        steps = {s.id: s for s in result.steps if s.target == url}
-        first = "mailbox-connect" if role == "mailbox" else "ab-bind"
-        state = steps.get(first)
-        status = (
-            "Established"
-            if state is not None and state.status == Status.PASS
-            else ("Failed" if state is not None and state.status == Status.FAIL else "Not connected")
-        )
-        if status == "Established" and "disconnect" in {s.id for s in result.steps}:
-            status = "Established (then disconnected)"
-        rows.append(
-            {
-                "Server name": urlsplit(url).hostname or url,
-                "Type": kind,
-                "Protocol": "HTTP (MAPI/HTTP)",
-                "Authentication": str(result.facts.get(auth_key) or "-"),
-                "Encryption": f"{tls.tls_version} {tls.tls_cipher or ''}".strip() if tls else "-",
-                "Status": status,
-                "Req/Fail": f"{len(records)}/{len(failures)}",
-                "Avg resp (ms)": f"{sum(done) / len(done):.0f}" if done else "-",
-                "Version": str(result.facts.get("server_application") or "-"),
-                "Session expiry": f"{expiry / 1000:.0f} s idle" if isinstance(expiry, int) else "-",
-            }
-        )
-    return rows
-
-
-def _same_endpoint(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.hostname, pa.port, pa.path.rstrip("/").lower()) == (
-        pb.hostname,
-        pb.port,
-        pb.path.rstrip("/").lower(),
-    )
+    """The Connection Status rows (one per endpoint session), keyed by :func:`status_columns`: the rows
+    session/status.py computed for the run's sessions before Disconnect, the same as the window's pane. None
+    when the run opened no session."""
+    columns = status_columns(result)
+    return [dict(zip(columns, row, strict=True)) for row in result.status_table]
 
 
 # -- JSON ------------------------------------------------------------------------------------------------

@@ -1,1 +1,5 @@
-"""The Qt (PySide6) front end. The only package that imports Qt."""
+"""The desktop window (PySide6). The only package of mapiprobe that imports Qt."""
+
+from mapiprobe.gui import _none_guard
+
+_none_guard.install()

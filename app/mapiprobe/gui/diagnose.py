@@ -17,7 +17,7 @@ import html
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QIcon
@@ -36,11 +36,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mapiprobe.diagnostics.pipeline import Diagnosis, DiagnosisOptions, DiagnosisResult
-from mapiprobe.diagnostics.report import render_html, render_json, summary_text
 from mapiprobe.diagnostics.steps import Status, Step, StepEvent
 
-Request = Callable[[], tuple[str, DiagnosisOptions]]
+if TYPE_CHECKING:  # the pipeline (and the session layer under it) loads when a diagnosis runs
+    from mapiprobe.diagnostics.pipeline import DiagnosisOptions, DiagnosisResult
+
+Request = Callable[[], tuple[str, "DiagnosisOptions"]]
 
 _ICONS = {
     "pass": QStyle.StandardPixmap.SP_DialogApplyButton,
@@ -68,6 +69,8 @@ class _Worker(QObject):
     @Slot()
     def run(self) -> None:
         try:
+            from mapiprobe.diagnostics.pipeline import Diagnosis
+
             diagnosis = Diagnosis(self.email, self.options, on_event=self.step_event.emit, cancel=self.cancel)
             result = diagnosis.run()
         except Exception as exc:  # bad input (an address that is not one...): said in the status line
@@ -232,6 +235,8 @@ class DiagnoseTab(QWidget):
             if focus is not None:
                 self.tree.setCurrentItem(focus)
         else:
+            from mapiprobe.diagnostics.report import summary_text
+
             self.details.setPlainText(summary_text(result))
         self.status_label.setText(text)
         self.save_button.setEnabled(True)
@@ -270,6 +275,8 @@ class DiagnoseTab(QWidget):
         """Write the report of the last run: JSON for ``*.json``, else the self-contained HTML."""
         if self.result is None:
             raise RuntimeError("no diagnosis to save yet")
+        from mapiprobe.diagnostics.report import render_html, render_json
+
         text = render_json(self.result) if path.suffix.lower() == ".json" else render_html(self.result)
         path.write_text(text, encoding="utf-8")
 
@@ -294,6 +301,8 @@ class DiagnoseTab(QWidget):
     def copy_summary(self) -> None:
         if self.result is None:
             return
+        from mapiprobe.diagnostics.report import summary_text
+
         QGuiApplication.clipboard().setText(summary_text(self.result))
         self.status_label.setText("Summary copied to the clipboard")
 

@@ -420,10 +420,11 @@ def _body_failures(out: DecodedExchange, body: Any, request_type: str) -> None:
     if isinstance(body, dict):
         for entry in body.get("RopBuffer", ()):
             for rop in entry.get("RopsList", ()):
-                if isinstance(rop, RopFailureResponse):
-                    out.failures.append(
-                        f"{describe_rop_id(rop.failed_rop_id)} failed: {describe_error(rop.return_value)}"
-                    )
+                # Any ROP response with a failing ReturnValue (the bare failure form, or a catalogue ROP whose
+                # error response carries fields); warnings such as ErrorsReturned are not failures.
+                code = getattr(rop, "return_value", 0)
+                if isinstance(code, int) and code and is_failure(code):
+                    out.failures.append(f"{describe_rop_id(rop.rop_id)} failed: {describe_error(code)}")
 
 
 def _error_object(exc: ProtocolError, ctx: DecodeContext, *, lossy: bool = False) -> dict[str, Any]:

@@ -167,8 +167,13 @@ def _require_https(request: httpx.Request, scheme: str) -> None:
 
 
 def _annotate(request: httpx.Request, key: str, value: str) -> None:
-    notes = tuple(request.extensions.get("mapiprobe.annotations", ()))
-    request.extensions = {**request.extensions, "mapiprobe.annotations": (*notes, (key, value))}
+    notes = request.extensions.get("mapiprobe.annotations")
+    if isinstance(notes, list):
+        # The MAPI/HTTP endpoint's own list: it keeps adding to it while the answer streams in (pending
+        # count, a late X-ResponseCode, X-ElapsedTime), so add to it rather than replace it with a copy.
+        notes.append((key, value))
+        return
+    request.extensions = {**request.extensions, "mapiprobe.annotations": (*(notes or ()), (key, value))}
 
 
 def with_authorization(request: httpx.Request, authorization: str) -> httpx.Request:

@@ -1,0 +1,1 @@
+"""Qt item models: thin adapters over session objects and the trace (no protocol logic, no network calls)."""
