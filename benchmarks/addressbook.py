@@ -61,7 +61,18 @@ def _reset_peak() -> bool:
 
 def start_simulator(gal_size: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mapiprobe", "simulator", "--json", "--gal-size", str(gal_size)],
+        # basic-only: Basic, one leg per request, as the figures were first measured
+        [
+            sys.executable,
+            "-m",
+            "mapiprobe",
+            "simulator",
+            "--json",
+            "--gal-size",
+            str(gal_size),
+            "--scenario",
+            "basic-only",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

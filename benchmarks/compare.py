@@ -27,16 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import time
-from pathlib import Path
 from typing import Any
 
 from mapiprobe.session.compare import PHASES, Comparison, compare_protocols
 from mapiprobe.simulator import Simulator
 from mapiprobe.transport.auth import Credentials, make_auth
-from mapiprobe.transport.client import ConnectionOptions
+from simproc import connection_options, simulator_process
 
 TARGET_RATIO = 1.2
 TREE = ("autodiscover", "connect", "folders")
@@ -60,12 +57,7 @@ def serve(rtt_ms: float) -> int:
 
 def run_once(info: dict[str, Any]) -> Comparison:
     user = info["users"][0]
-    options = ConnectionOptions(
-        connect_to=tuple(info["connect_to"]),
-        ca_certs=(Path(info["ca_cert"]),),
-        connect_timeout=10,
-        read_timeout=10,
-    )
+    options = connection_options(info)
     creds = Credentials(user["user"], user["password"])
     return compare_protocols(
         user["email"],
@@ -90,15 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.serve:
         return serve(args.rtt_ms)
-    command = [sys.executable, __file__, "--serve", "--rtt-ms", str(args.rtt_ms)]
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert proc.stdin is not None and proc.stdout is not None
     ok = True
-    try:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit("the simulator did not start")
-        info = json.loads(line)
+    with simulator_process(__file__, args.rtt_ms) as sim:
+        info = sim.info
         warm = run_once(info)  # warm-up: directory and stores built, imports done
         if not all(r.ok for r in warm.runs):
             for r in warm.runs:
@@ -106,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                     if not p.ok:
                         print(f"warm-up {r.protocol} {p.name}: {p.error}")
             raise SystemExit("the warm-up run failed")
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-        time.sleep(0.2)
+        sim.add_rtt()
         rtt = args.rtt_ms / 1000
         results = [run_once(info) for _ in range(args.runs)]
         print(
@@ -158,9 +142,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{tree['rpc-http'] / tree['mapi-http']:.2f} "
             f"({tree['rpc-http']:.0f} ms against {tree['mapi-http']:.0f} ms)"
         )
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=30)
     print(
         f"target: each protocol's total ratio <= {TARGET_RATIO} "
         "(its dependent round trips x RTT is the floor)"

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,25 +22,19 @@ from mapiprobe.transport.auth import Credentials
 from mapiprobe.transport.client import ConnectionOptions
 from mapiprobe.transport.rpch import RpcFault, RpchEndpoint
 from mapiprobe.transport.rpch_addressbook import RpchAddressBookEndpoint
-from tests.session.simhelp import assert_no_credentials_in_clear, cli_args, real_auth
+from tests.gromox import (
+    ALICE,
+    ALICE_DN,
+    ALICE_MAILBOX,
+    ALICE_PASSWORD,
+    GROMOX,
+    GROMOX_CA,
+    GROMOX_HOST,
+    needs_gromox,
+)
+from tests.session.simhelp import cli_args, real_auth
 
 pytestmark = pytest.mark.network
-
-
-@pytest.fixture(scope="module")
-def _module_sim() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(_module_sim: Simulator) -> Iterator[Simulator]:
-    _module_sim.set_scenario("normal")
-    _module_sim.clear_requests()
-    yield _module_sim
-    _module_sim.set_scenario("normal")
-    assert_no_credentials_in_clear(_module_sim)
-    assert not _module_sim.errors
 
 
 def run(capsys: Any, monkeypatch: Any, sim: Simulator, *args: str) -> tuple[int, str, str]:
@@ -179,39 +171,29 @@ def test_getmatches_body_with_filter_decodes_for_the_bridge() -> None:
     assert res.rt == RES_PROPERTY and res.value is not None and res.value.value == "smith"
 
 
-GROMOX = os.environ.get("MAPIPROBE_GROMOX")
-
-
-@pytest.mark.skipif(not GROMOX, reason="set MAPIPROBE_GROMOX=https://localhost:8443 to run against gromox")
+@needs_gromox
 def test_gromox_gal_over_rpc_http_matches_mapi_http(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert GROMOX is not None
-    ca = os.environ.get("MAPIPROBE_GROMOX_CA", "/work/helpers/gromox-ca.pem")
-    host = GROMOX.split("//", 1)[1].rstrip("/")
-    dn = (
-        "/o=Gromox default/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
-        "/cn=Recipients/cn=0100000001000000-alice"
-    )
-    mailbox = "616c6963-6540-6578-616d-706c01000000@example.test"
-    common = ["gal", "alice@example.test", "--json", "--ca-cert", ca, "--user", "alice@example.test",
+    common = ["gal", ALICE, "--json", "--ca-cert", GROMOX_CA, "--user", ALICE,
               "--password-stdin"]  # fmt: skip
     ways = {
-        "mapi-http": ["--addressbook-url", f"{GROMOX}/mapi/nspi/?MailboxId={mailbox}"],
+        "mapi-http": ["--addressbook-url", f"{GROMOX}/mapi/nspi/?MailboxId={ALICE_MAILBOX}"],
         "rpc-http": [
             "--protocol",
             "rpc-http",
             "--rpc-proxy",
-            host,
+            GROMOX_HOST,
             "--rpc-server",
-            mailbox,
+            ALICE_MAILBOX,
             "--legacy-dn",
-            dn,
+            ALICE_DN,
         ],
     }
     results = {}
     for protocol, extra in ways.items():
-        monkeypatch.setattr(sys, "stdin", io.StringIO("AlicePass123\n"))
+        monkeypatch.setattr(sys, "stdin", io.StringIO(ALICE_PASSWORD + "\n"))
         code = main([*common, *extra])
         out, err = capsys.readouterr()
         assert code == 0, err

@@ -28,12 +28,6 @@ from tests.session.simhelp import cli_args
 pytestmark = pytest.mark.network
 
 
-@pytest.fixture(scope="module")
-def _module_sim() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
 @pytest.fixture
 def sim(_module_sim: Simulator) -> Iterator[Simulator]:
     wait_for_workers()

@@ -27,12 +27,6 @@ from tests.session.simhelp import assert_no_credentials_in_clear, cli_args, xml_
 pytestmark = pytest.mark.network
 
 
-@pytest.fixture(scope="module")
-def _module_sim() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
 @pytest.fixture
 def sim(_module_sim: Simulator) -> Iterator[Simulator]:
     wait_for_workers()

@@ -101,12 +101,6 @@ def test_autodiscover_keeps_its_exclusions(capsys: pytest.CaptureFixture[str], t
 # -- one step against the simulator: --url, no DNS -------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def _module_sim() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
 @pytest.fixture
 def sim(_module_sim: Simulator) -> Iterator[Simulator]:
     wait_for_workers()

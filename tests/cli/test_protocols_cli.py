@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -15,15 +14,16 @@ import pytest
 
 from mapiprobe.cli import main
 from mapiprobe.simulator import Simulator
+from tests.gromox import (
+    ALICE,
+    ALICE_PASSWORD,
+    GROMOX,
+    GROMOX_CA,
+    needs_gromox,
+)
 from tests.session.simhelp import assert_no_credentials_in_clear, cli_args
 
 pytestmark = pytest.mark.network
-
-
-@pytest.fixture(scope="module")
-def _module_sim() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
 
 
 @pytest.fixture
@@ -128,20 +128,16 @@ def test_bad_input(
     assert code == 2 and "https://" in err
 
 
-GROMOX = os.environ.get("MAPIPROBE_GROMOX")
-
-
-@pytest.mark.skipif(not GROMOX, reason="set MAPIPROBE_GROMOX=https://localhost:8443 to run against gromox")
+@needs_gromox
 def test_gromox_protocols_completes(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert GROMOX is not None
-    ca = os.environ.get("MAPIPROBE_GROMOX_CA", "/work/helpers/gromox-ca.pem")
-    monkeypatch.setattr(sys, "stdin", io.StringIO("AlicePass123\n"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(ALICE_PASSWORD + "\n"))
     code = main(
-        ["protocols", "alice@example.test", "--json",
+        ["protocols", ALICE, "--json",
          "--autodiscover-url", f"{GROMOX}/Autodiscover/Autodiscover.xml",
-         "--ca-cert", ca, "--user", "alice@example.test", "--password-stdin"]
+         "--ca-cert", GROMOX_CA, "--user", ALICE, "--password-stdin"]
     )  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0, err

@@ -6,34 +6,26 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from mapiprobe.cli import main
 from mapiprobe.simulator import Simulator
-from tests.session.simhelp import assert_no_credentials_in_clear, cli_args
+from tests.gromox import (
+    ALICE,
+    ALICE_DN,
+    ALICE_MAILBOX,
+    ALICE_PASSWORD,
+    GROMOX,
+    GROMOX_CA,
+    GROMOX_HOST,
+    needs_gromox,
+)
+from tests.session.simhelp import cli_args
 
 pytestmark = pytest.mark.network
-
-
-@pytest.fixture(scope="module")
-def _module_sim() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(_module_sim: Simulator) -> Iterator[Simulator]:
-    _module_sim.set_scenario("normal")
-    _module_sim.clear_requests()
-    yield _module_sim
-    _module_sim.set_scenario("normal")
-    assert_no_credentials_in_clear(_module_sim)
-    assert not _module_sim.errors
 
 
 def run(
@@ -156,35 +148,25 @@ def test_authn_level_scenario_auto_falls_back_to_rpc_level_none(
     assert "RPC-level none" in out
 
 
-GROMOX = os.environ.get("MAPIPROBE_GROMOX")
-
-
-@pytest.mark.skipif(not GROMOX, reason="set MAPIPROBE_GROMOX=https://localhost:8443 to run against gromox")
+@needs_gromox
 def test_gromox_folders_over_rpc_http_match_mapi_http(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert GROMOX is not None
-    ca = os.environ.get("MAPIPROBE_GROMOX_CA", "/work/helpers/gromox-ca.pem")
-    host = GROMOX.split("//", 1)[1].rstrip("/")
-    dn = (
-        "/o=Gromox default/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
-        "/cn=Recipients/cn=0100000001000000-alice"
-    )
-    mailbox = "616c6963-6540-6578-616d-706c01000000@example.test"
-    common = ["folders", "alice@example.test", "--json", "--ca-cert", ca, "--user", "alice@example.test",
-              "--password-stdin", "--legacy-dn", dn]  # fmt: skip
+    common = ["folders", ALICE, "--json", "--ca-cert", GROMOX_CA, "--user", ALICE,
+              "--password-stdin", "--legacy-dn", ALICE_DN]  # fmt: skip
     ways = {
         "mapi-http": [
             "--protocol",
             "mapi-http",
             "--mailbox-url",
-            f"{GROMOX}/mapi/emsmdb/?MailboxId={mailbox}",
+            f"{GROMOX}/mapi/emsmdb/?MailboxId={ALICE_MAILBOX}",
         ],
-        "rpc-http": ["--protocol", "rpc-http", "--rpc-proxy", host, "--rpc-server", mailbox],
+        "rpc-http": ["--protocol", "rpc-http", "--rpc-proxy", GROMOX_HOST, "--rpc-server", ALICE_MAILBOX],
     }
     results = {}
     for protocol, extra in ways.items():
-        monkeypatch.setattr(sys, "stdin", io.StringIO("AlicePass123\n"))
+        monkeypatch.setattr(sys, "stdin", io.StringIO(ALICE_PASSWORD + "\n"))
         code = main([*common, *extra])
         out, err = capsys.readouterr()
         assert code == 0, err

@@ -29,11 +29,9 @@ from mapiprobe.cli.options import (
     OptionError,
     add_connection_options,
     add_discovery_options,
-    auth_from,
-    connection_options_from,
-    credentials_from,
-    discovery_options_from,
-    insecure_warning,
+    autodiscover_session,
+    print_notes,
+    session_setup_from,
 )
 from mapiprobe.session.addressbook_transport import PROTOCOL_CHOICES, choose_addressbook_protocol
 
@@ -129,24 +127,12 @@ def _autodiscover(
     args: argparse.Namespace, connection: Any, credentials: Any, cancel: threading.Event
 ) -> Any:
     from mapiprobe.cli.capture import recorder_from
-    from mapiprobe.session.autodiscover import AutodiscoverSession, UsageError
 
     try:
-        options = discovery_options_from(args, connection)
-    except OptionError as exc:
-        raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
-    try:
-        discovery = AutodiscoverSession(
-            args.email,
-            user=args.user,
-            credentials=credentials,
-            auth_scheme=args.auth,
-            connection=connection,
-            options=options,
-            cancel=cancel,
-            trace=recorder_from(args).trace(),
+        discovery = autodiscover_session(
+            args, connection, credentials, cancel=cancel, trace=recorder_from(args).trace()
         )
-    except UsageError as exc:
+    except OptionError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
     result = discovery.run()
     if result.response is None:
@@ -238,16 +224,10 @@ def _run(args: argparse.Namespace, work: Any) -> int:
 
     prog = f"mapiprobe {args.command}"
     try:
-        connection = connection_options_from(args)
-        notes: list[str] = []
-        credentials = credentials_from(args, args.email, notes=notes)
-        auth = auth_from(args, credentials)
+        connection, credentials, auth, notes = session_setup_from(args, args.email)
     except OptionError as exc:
         return _report_failure(args, prog, _Failure(str(exc), EXIT_BAD_INPUT, "usage"))
-    for note in notes:
-        print(note, file=sys.stderr)
-    if connection.insecure:
-        print(insecure_warning(), file=sys.stderr)
+    print_notes(notes, connection)
 
     cancel = threading.Event()
     trace = recorder_from(args).trace()

@@ -26,11 +26,10 @@ from mapiprobe.cli.options import (
     OptionError,
     add_connection_options,
     add_discovery_options,
-    auth_from,
-    connection_options_from,
-    credentials_from,
     discovery_options_from,
     insecure_warning,
+    print_notes,
+    session_setup_from,
 )
 
 PROG = "mapiprobe autodiscover"
@@ -374,17 +373,11 @@ def cmd_autodiscover(args: argparse.Namespace) -> int:
     if not args.email:
         return _fail("EMAIL is required (or give --parse FILE / --cache-dir DIR)")
     try:
-        connection = connection_options_from(args)
-        notes: list[str] = []
-        credentials = credentials_from(args, args.email, notes=notes)
-        auth_from(args, credentials)  # a scheme that cannot work with what was given fails here
+        connection, credentials, _auth, notes = session_setup_from(args, args.email)
         options = discovery_options_from(args, connection)
     except OptionError as exc:
         return _fail(str(exc))
-    for note in notes:
-        print(note, file=sys.stderr)
-    if connection.insecure:
-        print(insecure_warning(), file=sys.stderr)
+    print_notes(notes, connection)
     interactive = sys.stdin.isatty() and sys.stderr.isatty() and not args.password_stdin and not args.json
     consent = _interactive_consent if interactive else None
     trace = recorder_from(args).trace()

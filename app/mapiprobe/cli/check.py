@@ -21,10 +21,8 @@ from mapiprobe.cli.options import (
     OptionError,
     add_connection_options,
     add_discovery_options,
-    auth_from,
-    connection_options_from,
-    credentials_from,
-    insecure_warning,
+    print_notes,
+    session_setup_from,
 )
 
 EXIT_WARNINGS = 3
@@ -97,10 +95,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from mapiprobe.session.autodiscover import UsageError
 
     try:
-        connection = connection_options_from(args)
-        notes: list[str] = []
-        credentials = credentials_from(args, args.email, notes=notes)
-        auth_from(args, credentials)  # a bad combination is bad input, before anything is sent
+        connection, credentials, _auth, notes = session_setup_from(args, args.email)
         if args.idle_check < 0:
             raise OptionError("--idle-check must not be negative")
         if not args.slow_after > 0:
@@ -110,10 +105,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except OptionError as exc:
         print(f"mapiprobe check: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    for note in notes:
-        print(note, file=sys.stderr)
-    if connection.insecure:
-        print(insecure_warning(), file=sys.stderr)
+    print_notes(notes, connection)
     if args.report is not None and not args.report.parent.is_dir():
         print(f"mapiprobe check: --report {args.report}: no such directory", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -24,9 +24,8 @@ from mapiprobe.cli.options import (
     OptionError,
     add_connection_options,
     auth_from,
-    connection_options_from,
-    credentials_from,
-    insecure_warning,
+    print_notes,
+    session_setup_from,
 )
 
 
@@ -71,17 +70,12 @@ def cmd_protocols(args: argparse.Namespace) -> int:
         print(f"{prog}: --autodiscover-url must be an https:// URL", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        connection = connection_options_from(args)
-        notes: list[str] = []
-        credentials = credentials_from(args, args.email, notes=notes)
-        auth_from(args, credentials)  # checks the options once; each session gets its own below
+        # the auth flow checks the options once; each session gets its own below
+        connection, credentials, _auth, notes = session_setup_from(args, args.email)
     except OptionError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    for note in notes:
-        print(note, file=sys.stderr)
-    if connection.insecure:
-        print(insecure_warning(), file=sys.stderr)
+    print_notes(notes, connection)
     recorder_from(args)
     from mapiprobe.transport.auth import Credentials
 

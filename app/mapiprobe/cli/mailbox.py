@@ -31,11 +31,10 @@ from mapiprobe.cli.options import (
     OptionError,
     add_connection_options,
     add_discovery_options,
-    auth_from,
-    connection_options_from,
-    credentials_from,
-    discovery_options_from,
+    autodiscover_session,
     insecure_warning,
+    print_notes,
+    session_setup_from,
 )
 
 
@@ -132,24 +131,9 @@ def _discover(args: argparse.Namespace, connection: Any, credentials: Any, trace
 def _autodiscover(
     args: argparse.Namespace, connection: Any, credentials: Any, trace: Any, cancel: Any
 ) -> Any:
-    from mapiprobe.session.autodiscover import AutodiscoverSession, UsageError
-
     try:
-        options = discovery_options_from(args, connection)
+        session = autodiscover_session(args, connection, credentials, cancel=cancel, trace=trace)
     except OptionError as exc:
-        raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
-    try:
-        session = AutodiscoverSession(
-            args.email,
-            user=args.user,
-            credentials=credentials,
-            auth_scheme=args.auth,
-            connection=connection,
-            options=options,
-            cancel=cancel,
-            trace=trace,
-        )
-    except UsageError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
     result = session.run()
     if not result.ok or result.response is None:
@@ -178,14 +162,10 @@ def _run(
     from mapiprobe.transport.errors import TransportError
 
     try:
-        connection = connection_options_from(args)
-        notes: list[str] = []
-        credentials = credentials_from(args, args.email, notes=notes)
-        auth = auth_from(args, credentials)
+        connection, credentials, auth, notes = session_setup_from(args, args.email)
     except OptionError as exc:
         raise _Failure(str(exc), EXIT_BAD_INPUT, "usage") from None
-    for note in notes:
-        print(note, file=sys.stderr)
+    print_notes(notes)
     if args.mailbox_url and not args.legacy_dn:
         raise _Failure(
             "--mailbox-url needs --legacy-dn (Autodiscover's User/LegacyDN)", EXIT_BAD_INPUT, "usage"

@@ -27,7 +27,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 import httpx
 
@@ -37,7 +37,10 @@ from mapiprobe.transport.limits import DEFAULT_MAX_PENDING
 from mapiprobe.transport.resolve import parse_dns_server
 
 if TYPE_CHECKING:
-    from mapiprobe.session.autodiscover import DiscoveryOptions
+    import threading
+
+    from mapiprobe.session.autodiscover import AutodiscoverSession, DiscoveryOptions
+    from mapiprobe.transport.trace import Trace
 
 # Exit status of every command: 0 success, 1 a server-side failure, 2 bad input.
 EXIT_OK = 0
@@ -302,6 +305,34 @@ def auth_from(args: argparse.Namespace, credentials: Credentials | None) -> http
 DISCOVERY_GROUP = "discovery"
 
 
+class SessionSetup(NamedTuple):
+    """What :func:`session_setup_from` reads from the options."""
+
+    connection: ConnectionOptions
+    credentials: Credentials | None
+    auth: httpx.Auth | None
+    notes: list[str]
+    """Keyring actions and problems, to print on standard error (:func:`print_notes`)."""
+
+
+def session_setup_from(args: argparse.Namespace, account: str | None) -> SessionSetup:
+    """The connection options, the credentials for ``account`` and the auth flow they make (so that a scheme
+    that cannot work with what was given fails here, as bad input): OptionError for bad input."""
+    connection = connection_options_from(args)
+    notes: list[str] = []
+    credentials = credentials_from(args, account, notes=notes)
+    auth = auth_from(args, credentials)
+    return SessionSetup(connection, credentials, auth, notes)
+
+
+def print_notes(notes: list[str], connection: ConnectionOptions | None = None) -> None:
+    """``notes`` on standard error, then the insecure warning when ``connection`` skips TLS checks."""
+    for note in notes:
+        print(note, file=sys.stderr)
+    if connection is not None and connection.insecure:
+        print(insecure_warning(), file=sys.stderr)
+
+
 def add_discovery_options(parser: argparse.ArgumentParser) -> None:
     """The Autodiscover options of every command that discovers (autodiscover, folders, contents,
     addresslists, gal, resolve, probe, check): the same names, help and meaning everywhere (a test walks
@@ -357,19 +388,51 @@ def discovery_options_from(args: argparse.Namespace, connection: ConnectionOptio
     )
 
 
+def autodiscover_session(
+    args: argparse.Namespace,
+    connection: ConnectionOptions,
+    credentials: Credentials | None,
+    *,
+    cancel: threading.Event,
+    trace: Trace,
+) -> AutodiscoverSession:
+    """Autodiscover for ``args.email`` as ``--user``/``--auth`` and the discovery options say, not yet run:
+    OptionError for bad input (a --url that is not https://, options the session refuses)."""
+    from mapiprobe.session.autodiscover import AutodiscoverSession, UsageError
+
+    options = discovery_options_from(args, connection)
+    try:
+        return AutodiscoverSession(
+            args.email,
+            user=args.user,
+            credentials=credentials,
+            auth_scheme=args.auth,
+            connection=connection,
+            options=options,
+            cancel=cancel,
+            trace=trace,
+        )
+    except UsageError as exc:
+        raise OptionError(str(exc)) from None
+
+
 __all__ = [
     "DEFAULT_AUTH",
     "DEFAULT_TIMEOUT",
     "DISCOVERY_GROUP",
     "TOKEN_ENV",
     "OptionError",
+    "SessionSetup",
     "add_capture_options",
     "add_connection_options",
     "add_discovery_options",
     "auth_from",
+    "autodiscover_session",
     "connection_options_from",
     "credentials_from",
     "discovery_options_from",
     "insecure_warning",
+    "print_notes",
     "read_password",
+    "session_setup_from",
 ]

@@ -114,6 +114,9 @@ class MainWindow(QMainWindow):
         self.controller = Controller(self, connection)
         self._menus()
         self._wire()
+        from mapiprobe.gui.capture import CaptureActions
+
+        self.capture_actions = CaptureActions(self)  # File → Open Capture…, Save as HAR… (issue 15)
         from mapiprobe.gui.protocols import install
 
         self.protocols_tab = install(self)

@@ -15,41 +15,24 @@ on the address book URL: ``auto`` takes MAPI/HTTP when Autodiscover offers an Ad
 
 from __future__ import annotations
 
-import threading
 from typing import Protocol
 
 from mapiprobe.protocol.autodiscover import AutodiscoverResponse
 from mapiprobe.protocol.dcerpc import AuthLevel
 from mapiprobe.transport.auth import Credentials
 from mapiprobe.transport.client import ConnectionOptions
-from mapiprobe.transport.mapihttp import MapiHttpResult, SessionContext
 from mapiprobe.transport.rpch_addressbook import RpchAddressBookEndpoint
 from mapiprobe.transport.trace import Trace
 
-from .mailbox_transport import MAPI_HTTP, PROTOCOL_CHOICES, RPC_HTTP
+from .mailbox_transport import MAPI_HTTP, PROTOCOL_CHOICES, RPC_HTTP, BodyTransport, protocol_for
 from .rpch_settings import RpcHttpSettings
 
 
-class AddressBookTransport(Protocol):
+class AddressBookTransport(BodyTransport, Protocol):
     """What an address book session needs of a transport."""
-
-    protocol: str
 
     @property
     def url(self) -> str: ...
-
-    def request(
-        self,
-        request_type: str,
-        body: bytes,
-        *,
-        context: SessionContext,
-        cancel: threading.Event | None = None,
-    ) -> MapiHttpResult: ...
-
-    def ping(self, context: SessionContext, *, cancel: threading.Event | None = None) -> MapiHttpResult: ...
-
-    def close(self) -> None: ...
 
 
 def rpc_http_addressbook_transport(
@@ -80,14 +63,9 @@ def choose_addressbook_protocol(
     wanted: str, response: AutodiscoverResponse | None, *, rpc_proxy_given: bool = False
 ) -> str:
     """``mapi-http`` or ``rpc-http``: ``auto`` takes MAPI/HTTP when the answer has an AddressBook URL."""
-    if wanted in ("mapi-http", "rpc-http"):
-        return wanted
     mapi = response.mapi_http if response is not None else None
-    if mapi is not None and (mapi.addressbook_external or mapi.addressbook_internal):
-        return "mapi-http"
-    if response is not None or rpc_proxy_given:
-        return "rpc-http"
-    return "mapi-http"
+    offered = mapi is not None and bool(mapi.addressbook_external or mapi.addressbook_internal)
+    return protocol_for(wanted, response, offered=offered, rpc_proxy_given=rpc_proxy_given)
 
 
 __all__ = [

@@ -38,11 +38,10 @@ RPC_HTTP = "RPC/HTTP"
 PROTOCOL_CHOICES = ("auto", "mapi-http", "rpc-http")
 
 
-class MailboxTransport(Protocol):
-    """What a mailbox session needs of a transport."""
+class BodyTransport(Protocol):
+    """What a session needs of a transport that carries MAPI/HTTP request bodies (mailbox or address book)."""
 
     protocol: str
-    url: str
 
     def request(
         self,
@@ -56,6 +55,12 @@ class MailboxTransport(Protocol):
     def ping(self, context: SessionContext, *, cancel: threading.Event | None = None) -> MapiHttpResult: ...
 
     def close(self) -> None: ...
+
+
+class MailboxTransport(BodyTransport, Protocol):
+    """What a mailbox session needs of a transport."""
+
+    url: str
 
 
 def rpc_http_transport(
@@ -153,10 +158,20 @@ def choose_protocol(
 ) -> str:
     """``mapi-http`` or ``rpc-http`` for ``--protocol wanted`` and what Autodiscover answered: ``auto`` takes
     MAPI/HTTP when the answer has a mapiHttp block with a mailbox URL, else RPC/HTTP (as Outlook does)."""
+    mapi = response.mapi_http if response is not None else None
+    offered = mapi is not None and bool(mapi.mailstore_external or mapi.mailstore_internal)
+    return protocol_for(wanted, response, offered=offered, rpc_proxy_given=rpc_proxy_given)
+
+
+def protocol_for(
+    wanted: str, response: AutodiscoverResponse | None, *, offered: bool, rpc_proxy_given: bool
+) -> str:
+    """``--protocol wanted`` made ``mapi-http`` or ``rpc-http``: ``auto`` takes MAPI/HTTP when ``offered``
+    (the answer has the MAPI/HTTP URL wanted), else RPC/HTTP when there is an answer or an RPC proxy, else
+    MAPI/HTTP."""
     if wanted in ("mapi-http", "rpc-http"):
         return wanted
-    mapi = response.mapi_http if response is not None else None
-    if mapi is not None and (mapi.mailstore_external or mapi.mailstore_internal):
+    if offered:
         return "mapi-http"
     if response is not None or rpc_proxy_given:
         return "rpc-http"
@@ -167,10 +182,12 @@ __all__ = [
     "MAPI_HTTP",
     "PROTOCOL_CHOICES",
     "RPC_HTTP",
+    "BodyTransport",
     "MailboxRoute",
     "MailboxTransport",
     "RouteError",
     "choose_protocol",
     "mailbox_route",
+    "protocol_for",
     "rpc_http_transport",
 ]

@@ -33,6 +33,37 @@ from .org import Organisation
 TTL = 60
 
 
+def tcp_listener(*, port: int = 0, backlog: int = 64) -> socket.socket:
+    """A TCP socket listening on 127.0.0.1:``port`` (0: an ephemeral one) whose ``accept`` gives up every
+    0.2 s, so that a serving loop sees its stop event (:func:`accept_until`)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(backlog)
+    sock.settimeout(0.2)
+    return sock
+
+
+def accept_until(sock: socket.socket, stop: threading.Event, handle: Callable[[socket.socket], None]) -> None:
+    """Each connection ``sock`` accepts to ``handle``, until ``stop`` is set or the socket is closed."""
+    while not stop.is_set():
+        try:
+            conn, _ = sock.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            return
+        handle(conn)
+
+
+def close_all(conns: list[socket.socket]) -> None:
+    """Close every socket of ``conns`` (one already closed or reset is no matter) and empty the list."""
+    for conn in conns:
+        with contextlib.suppress(OSError):
+            conn.close()
+    conns.clear()
+
+
 class DnsServer:
     """UDP DNS on 127.0.0.1 for the organisation's zones (``contoso.test`` and ``fabrikam.test``)."""
 
@@ -121,11 +152,7 @@ class BlackHole:
     """A TCP listener on 127.0.0.1 that accepts connections and never answers."""
 
     def __init__(self, *, port: int = 0) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
+        self.sock = tcp_listener(port=port)
         self.port: int = self.sock.getsockname()[1]
         self.held: list[socket.socket] = []
         self._stop = threading.Event()
@@ -139,21 +166,11 @@ class BlackHole:
         with contextlib.suppress(OSError):
             socket.create_connection(("127.0.0.1", self.port), timeout=1).close()  # wake accept() now
         self._thread.join(timeout=5)
-        for conn in self.held:
-            with contextlib.suppress(OSError):
-                conn.close()
-        self.held.clear()
+        close_all(self.held)
         self.sock.close()
 
     def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.held.append(conn)
+        accept_until(self.sock, self._stop, self.held.append)
 
 
 class LatencyRelay:
@@ -162,11 +179,7 @@ class LatencyRelay:
     def __init__(self, target: Callable[[], tuple[str, int]], rtt_s: float) -> None:
         self.target = target
         self.rtt_s = rtt_s
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.sock.settimeout(0.2)
+        self.sock = tcp_listener(backlog=128)
         self.port: int = self.sock.getsockname()[1]
         self.connections = 0
         self._stop = threading.Event()
@@ -181,35 +194,28 @@ class LatencyRelay:
         self._stop.set()
         self._thread.join(timeout=5)
         with self._lock:
-            for s in self._open:
-                with contextlib.suppress(OSError):
-                    s.close()
-            self._open.clear()
+            close_all(self._open)
         self.sock.close()
 
     def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            accepted = time.monotonic()
-            try:
-                upstream = socket.create_connection(self.target(), timeout=5)
-            except OSError:
-                client.close()
-                continue
-            self.connections += 1
-            for s in (client, upstream):
-                s.settimeout(None)
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._open += [client, upstream]
-            half = self.rtt_s / 2
-            self._direction(client, upstream, earliest=accepted + 3 * half)
-            self._direction(upstream, client, earliest=0.0)
+        accept_until(self.sock, self._stop, self._relay)
+
+    def _relay(self, client: socket.socket) -> None:
+        accepted = time.monotonic()
+        try:
+            upstream = socket.create_connection(self.target(), timeout=5)
+        except OSError:
+            client.close()
+            return
+        self.connections += 1
+        for s in (client, upstream):
+            s.settimeout(None)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._lock:
+            self._open += [client, upstream]
+        half = self.rtt_s / 2
+        self._direction(client, upstream, earliest=accepted + 3 * half)
+        self._direction(upstream, client, earliest=0.0)
 
     def _direction(self, src: socket.socket, dst: socket.socket, *, earliest: float) -> None:
         chunks: queue.Queue[tuple[float, bytes]] = queue.Queue()

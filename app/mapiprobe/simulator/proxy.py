@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from .net import accept_until, close_all, tcp_listener
 from .tls import ServerCert, issue_server_cert, load_or_create_ca, server_context
 
 PROXY_CA_NAME = "mapiprobe simulator intercepting proxy CA"
@@ -44,11 +45,7 @@ class HttpProxy:
         self._context: ssl.SSLContext | None = None
         self._cert_lock = threading.Lock()
         self.ca_cert_path = self._state_dir / "ca.pem"
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
+        self.sock = tcp_listener()
         self.port: int = self.sock.getsockname()[1]
         self._stop = threading.Event()
         self._conns: list[socket.socket] = []
@@ -66,23 +63,16 @@ class HttpProxy:
         self._stop.set()
         self._thread.join(timeout=5)
         with self._lock:
-            for conn in self._conns:
-                with contextlib.suppress(OSError):
-                    conn.close()
-            self._conns.clear()
+            close_all(self._conns)
         self.sock.close()
 
     def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self._conns.append(conn)
-            threading.Thread(target=self._handle, args=(conn,), name="sim-proxy-conn", daemon=True).start()
+        accept_until(self.sock, self._stop, self._accepted)
+
+    def _accepted(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._conns.append(conn)
+        threading.Thread(target=self._handle, args=(conn,), name="sim-proxy-conn", daemon=True).start()
 
     def _server_context(self) -> ssl.SSLContext:
         with self._cert_lock:  # connections arrive side by side: issue the certificate once

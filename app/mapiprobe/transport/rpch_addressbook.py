@@ -23,9 +23,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from typing import Any
 
-from mapiprobe.protocol.dcerpc import NSPI, RFR, AuthLevel, SyntaxId
+from mapiprobe.protocol.dcerpc import NSPI, RFR, AuthLevel
 from mapiprobe.protocol.errors import ProtocolError
 from mapiprobe.protocol.ndr import NULL_HANDLE, ContextHandle
 from mapiprobe.protocol.nspi import REQUEST_CLASSES
@@ -43,12 +42,13 @@ from .client import ConnectionOptions
 from .errors import AuthenticationFailed, TransportError
 from .mapihttp import MapiHttpResult, RequestCancelled, SessionContext
 from .rpch import EMSMDB_PORT, RpchConnection, RpchEndpoint, RpchError
+from .rpch_interface import RpchInterfaceEndpoint, rpch_result
 from .trace import Trace
 
 PROTOCOL = "RPC/HTTP"
 
 
-class RpchAddressBookEndpoint:
+class RpchAddressBookEndpoint(RpchInterfaceEndpoint):
     """An address book endpoint reached over RPC/HTTP, with MapiHttpEndpoint's ``request``/``ping`` interface.
 
     ``endpoint`` is the mailbox's (RPC proxy and RPC server); ``user_dn`` the user's legacy DN for RFR.
@@ -95,38 +95,8 @@ class RpchAddressBookEndpoint:
 
     # -- virtual connections ------------------------------------------------------------------------
 
-    def _open_once(self, endpoint: RpchEndpoint, interface: SyntaxId, rpc_auth: str) -> RpchConnection:
-        conn = RpchConnection(
-            endpoint,
-            self.credentials,
-            self.options,
-            http_scheme=self.http_scheme,
-            rpc_auth=rpc_auth,
-            rpc_level=self.rpc_level,
-            trace=self.trace,
-        )
-        if self.connections:
-            conn.stats.http_scheme = self.connections[0].stats.http_scheme
-        self.connections.append(conn)
-        try:
-            conn.open()
-            conn.bind(interface)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _open(self, endpoint: RpchEndpoint, interface: SyntaxId) -> RpchConnection:
-        if self.rpc_auth != "auto":
-            return self._open_once(endpoint, interface, self.rpc_auth)
-        first = "ntlm" if self.credentials.can_spnego else "none"
-        try:
-            return self._open_once(endpoint, interface, first)
-        except RpchError as exc:
-            if exc.stage != "bind" or first == "none":
-                raise
-            self.notes.append(f"{endpoint.target}: the bind with RPC-level NTLM was refused; binding without")
-            return self._open_once(endpoint, interface, "none")
+    def _bind_refused(self, endpoint: RpchEndpoint) -> None:
+        self.notes.append(f"{endpoint.target}: the bind with RPC-level NTLM was refused; binding without")
 
     def _ask_rfr(self) -> str | None:
         """RfrGetNewDSA on ``?SERVER:6002``: the NSPI server's name, or None (noted) when RFR fails."""
@@ -195,24 +165,6 @@ class RpchAddressBookEndpoint:
             self.connection = None
             self.handle = NULL_HANDLE
 
-    # -- statistics ---------------------------------------------------------------------------------
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        out = {"http_requests": 0, "tcp_connections": 0, "rpc_calls": 0, "bytes_sent": 0, "bytes_received": 0}
-        for conn in self.connections:
-            for key in out:
-                out[key] += getattr(conn.stats, key)
-        return out
-
-    @property
-    def http_scheme_used(self) -> str | None:
-        return self.connection.stats.http_scheme if self.connection is not None else None
-
-    @property
-    def rpc_auth_used(self) -> str | None:
-        return self.connection.stats.rpc_auth if self.connection is not None else None
-
     # -- the address book interface -----------------------------------------------------------------
 
     def request(
@@ -231,7 +183,7 @@ class RpchAddressBookEndpoint:
             if request_type.upper() == "PING":
                 if self.connection is not None and not self.connection.closed:
                     self.connection.ping()
-                return _result(request_type, b"", context, 0.0)
+                return rpch_result(request_type, b"", context, 0.0)
             cls = REQUEST_CLASSES.get(request_type)
             if cls is None:
                 raise RpchError(f"{request_type} has no NSPI method over RPC", stage="call", url=self.url)
@@ -253,32 +205,10 @@ class RpchAddressBookEndpoint:
                 self.handle = stub_resp.handle
             elif request_type == "Unbind":
                 self.close()
-        return _result(request_type, out, context, (time.monotonic() - start) * 1000)
+        return rpch_result(request_type, out, context, (time.monotonic() - start) * 1000)
 
     def ping(self, context: SessionContext, *, cancel: threading.Event | None = None) -> MapiHttpResult:
         return self.request("PING", b"", context=context, cancel=cancel)
-
-
-def _result(request_type: str, body: bytes, context: SessionContext, elapsed_ms: float) -> MapiHttpResult:
-    return MapiHttpResult(
-        http_status=200,
-        response_code=0,
-        response_code_name="Success",
-        server_text=None,
-        body=body,
-        pending_count=0,
-        meta_tags=("DONE",),
-        additional_headers=(),
-        server_application=None,
-        expiration_ms=None,
-        pending_period_ms=None,
-        elapsed_time=None,
-        start_time=None,
-        request_id=context.next_request_id(),
-        trace_id=None,
-        request_type=request_type,
-        elapsed_ms=elapsed_ms,
-    )
 
 
 __all__ = ["PROTOCOL", "RpchAddressBookEndpoint"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 from mapiprobe.protocol.dcerpc import EMSMDB, AuthLevel
 from mapiprobe.protocol.emsmdb import (
@@ -33,12 +32,13 @@ from .auth import Credentials
 from .client import ConnectionOptions, make_ssl_context
 from .mapihttp import MapiHttpResult, RequestCancelled, SessionContext
 from .rpch import EmsmdbRpcClient, RpchConnection, RpchEndpoint, RpchError
+from .rpch_interface import RpchInterfaceEndpoint, rpch_result
 from .trace import Trace
 
 PROTOCOL = "RPC/HTTP"
 
 
-class RpchMailboxEndpoint:
+class RpchMailboxEndpoint(RpchInterfaceEndpoint):
     """A mailbox endpoint reached over RPC/HTTP, with MapiHttpEndpoint's ``request``/``ping`` interface."""
 
     protocol = PROTOCOL
@@ -71,43 +71,11 @@ class RpchMailboxEndpoint:
 
     # -- the virtual connection ---------------------------------------------------------------------
 
-    def _open(self, rpc_auth: str) -> RpchConnection:
-        conn = RpchConnection(
-            self.endpoint,
-            self.credentials,
-            self.options,
-            http_scheme=self.http_scheme,
-            rpc_auth=rpc_auth,
-            rpc_level=self.rpc_level,
-            trace=self.trace,
-            ssl_context=self.ssl_context,
-        )
-        self.connections.append(conn)
-        if len(self.connections) > 1:  # the scheme is known from the first echo
-            first = self.connections[0].stats.http_scheme
-            conn.stats.http_scheme = first
-        try:
-            conn.open()
-            conn.bind(EMSMDB)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
     def _ensure_open(self) -> EmsmdbRpcClient:
         if self.client is not None and self.connection is not None and not self.connection.closed:
             return self.client
-        if self.rpc_auth == "auto":
-            try:
-                conn = self._open("ntlm" if self.credentials.can_spnego else "none")
-            except RpchError as exc:
-                if exc.stage != "bind" or not self.credentials.can_spnego:
-                    raise
-                conn = self._open("none")
-        else:
-            conn = self._open(self.rpc_auth)
-        self.connection = conn
-        self.client = EmsmdbRpcClient(conn)
+        self.connection = self._open(self.endpoint, EMSMDB)
+        self.client = EmsmdbRpcClient(self.connection)
         return self.client
 
     def open(self) -> None:
@@ -124,23 +92,6 @@ class RpchMailboxEndpoint:
             self.client = None
 
     # -- the mailbox interface ------------------------------------------------------------------------
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        """HTTP requests, TCP connections and RPC calls of every virtual connection so far."""
-        out = {"http_requests": 0, "tcp_connections": 0, "rpc_calls": 0, "bytes_sent": 0, "bytes_received": 0}
-        for conn in self.connections:
-            for key in out:
-                out[key] += getattr(conn.stats, key)
-        return out
-
-    @property
-    def http_scheme_used(self) -> str | None:
-        return self.connection.stats.http_scheme if self.connection is not None else None
-
-    @property
-    def rpc_auth_used(self) -> str | None:
-        return self.connection.stats.rpc_auth if self.connection is not None else None
 
     def request(
         self,
@@ -178,7 +129,7 @@ class RpchMailboxEndpoint:
             # The proxy drops a virtual connection idle for its ConnectionTimeout (CONN/A3, CONN/C2): the
             # session's keep-alive pings (an RTS Ping on the IN channel) before then, as it PINGs MAPI/HTTP.
             context.note_expiration(lifetime, start)
-        return _result(request_type, out, context, (time.monotonic() - start) * 1000, lifetime)
+        return rpch_result(request_type, out, context, (time.monotonic() - start) * 1000, lifetime)
 
     def ping(self, context: SessionContext, *, cancel: threading.Event | None = None) -> MapiHttpResult:
         return self.request("PING", b"", context=context, cancel=cancel)
@@ -223,30 +174,6 @@ class RpchMailboxEndpoint:
             finally:
                 self.close()
         return DisconnectResponse().encode()
-
-
-def _result(
-    request_type: str, body: bytes, context: SessionContext, elapsed_ms: float, lifetime: int | None
-) -> MapiHttpResult:
-    return MapiHttpResult(
-        http_status=200,
-        response_code=0,
-        response_code_name="Success",
-        server_text=None,
-        body=body,
-        pending_count=0,
-        meta_tags=("DONE",),
-        additional_headers=(),
-        server_application=None,
-        expiration_ms=lifetime,
-        pending_period_ms=None,
-        elapsed_time=None,
-        start_time=None,
-        request_id=context.next_request_id(),
-        trace_id=None,
-        request_type=request_type,
-        elapsed_ms=elapsed_ms,
-    )
 
 
 __all__ = ["PROTOCOL", "RpchMailboxEndpoint"]
