@@ -391,8 +391,12 @@ def install(window: Any) -> ProtocolsTab:
 
     action.triggered.connect(trigger)
     file_menu = window.menuBar().actions()[0].menu()
-    before = next((a for a in file_menu.actions() if a.isSeparator()), None)
-    file_menu.insertAction(before, action)
+    actions = file_menu.actions()  # after Start, Stop and Reconnect: the other things a run does
+    where = actions.index(window.reconnect_action) + 1 if window.reconnect_action in actions else len(actions)
+    if where < len(actions):
+        file_menu.insertAction(actions[where], action)
+    else:
+        file_menu.addAction(action)
     return tab
 
 
