@@ -46,6 +46,9 @@ class PageFetcher(QObject):
         self.page_size = page_size
         self.max_queue = max_queue
         self._wanted: deque[tuple[int, int, int]] = deque()  # (generation, container, page)
+        # Pages being read, or read and not yet taken by the model (settle()): a wish for one of them is not
+        # queued again, so a row painted while its page is on the way costs no second read.
+        self._in_flight: set[tuple[int, int, int]] = set()
         self._cond = threading.Condition()
         self._stop = False
         self.reads = 0
@@ -55,12 +58,19 @@ class PageFetcher(QObject):
     def want(self, generation: int, container_id: int, page: int) -> None:
         with self._cond:
             key = (generation, container_id, page)
+            if key in self._in_flight:
+                return
             if key in self._wanted:
                 self._wanted.remove(key)
             self._wanted.append(key)
             while len(self._wanted) > self.max_queue:
                 self._wanted.popleft()
             self._cond.notify()
+
+    def settle(self, generation: int, container_id: int, page: int) -> None:
+        """The model took the answer for this page (or its failure): a later wish reads it again."""
+        with self._cond:
+            self._in_flight.discard((generation, container_id, page))
 
     def forget(self) -> None:
         with self._cond:
@@ -82,6 +92,7 @@ class PageFetcher(QObject):
                 if self._stop:
                     return
                 generation, container, page = self._wanted.pop()  # newest first
+                self._in_flight.add((generation, container, page))
             try:
                 entries = self.reader(container, page * self.page_size, self.page_size)
             except Exception as exc:  # shown in the rows of that page, in words
@@ -220,6 +231,8 @@ class GalModel(QAbstractTableModel):
     def _on_page(self, generation: int, page_no: int, entries: list[AbEntry]) -> None:
         if generation != self.generation:
             return
+        if self.fetcher is not None:
+            self.fetcher.settle(generation, self.container_id, page_no)
         first = page_no * self.page_size
         if first >= self.total:
             return
@@ -237,6 +250,8 @@ class GalModel(QAbstractTableModel):
     def _on_failed(self, generation: int, page_no: int, message: str) -> None:
         if generation != self.generation:
             return
+        if self.fetcher is not None:
+            self.fetcher.settle(generation, self.container_id, page_no)
         first = page_no * self.page_size
         if first >= self.total:
             return
