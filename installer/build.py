@@ -673,6 +673,15 @@ def dir_size_kb(stage: Path) -> int:
     return sum(p.stat().st_size for p in stage.rglob("*") if p.is_file()) // 1024 + 1
 
 
+def prune_builds(builds: Path, keep: int = 3) -> None:
+    """Keep the cache small: the ``keep`` most recently built or reused installers (about 90 MiB each)."""
+    folders = sorted(
+        (d for d in builds.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime, reverse=True
+    )
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _timed(label: str, fn: Callable[..., None], *args: object) -> None:
     started = time.monotonic()
     fn(*args)
@@ -695,6 +704,7 @@ def build(out_dir: Path, cache: Path, with_msi: bool, force: bool, work_root: Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     if not force and all((kept / n).is_file() for n in outputs):
         log(f"inputs unchanged ({digest}): reusing {kept}")
+        os.utime(kept)  # recently used: kept by prune_builds
         for n in outputs:
             shutil.copyfile(kept / n, out_dir / n)
         return [out_dir / n for n in outputs]
@@ -724,6 +734,7 @@ def build(out_dir: Path, cache: Path, with_msi: bool, force: bool, work_root: Pa
         shutil.copyfile(out_dir / n, kept / n)
         log(f"{out_dir / n}: {(out_dir / n).stat().st_size / 2**20:.1f} MiB")
     log(f"built in {time.monotonic() - started:.0f} s")
+    prune_builds(kept.parent)
     return [out_dir / n for n in outputs]
 
 
