@@ -320,17 +320,15 @@ class Controller(QObject):
         self.refresh_status()
 
     def _mailbox_failed(self, url: str, exc: BaseException) -> None:
+        self._session_failed(MAIL, url, exc, self.window.folders_tab, "the mailbox")
+
+    def _session_failed(self, kind: str, url: str, exc: BaseException, tab: Any, what: str) -> None:
+        """A session that did not open: the error in its tab, and a failed row in Connection Status."""
         message = explain(exc)
-        self.window.folders_tab.show_error(f"Could not open the mailbox: {message}")
+        tab.show_error(f"Could not open {what}: {message}")
+        email = self.account.email if self.account else ""
         self.static_rows.append(
-            EndpointSession(
-                MAIL,
-                url,
-                self.account.email if self.account else "",
-                self._display_name(),
-                state="failed",
-                error=message,
-            )
+            EndpointSession(kind, url, email, self._display_name(), state="failed", error=message)
         )
         self.refresh_status()
 
@@ -364,19 +362,7 @@ class Controller(QObject):
         self.refresh_status()
 
     def _book_failed(self, url: str, exc: BaseException) -> None:
-        message = explain(exc)
-        self.window.address_book_tab.show_error(f"Could not open the address book: {message}")
-        self.static_rows.append(
-            EndpointSession(
-                DIRECTORY,
-                url,
-                self.account.email if self.account else "",
-                self._display_name(),
-                state="failed",
-                error=message,
-            )
-        )
-        self.refresh_status()
+        self._session_failed(DIRECTORY, url, exc, self.window.address_book_tab, "the address book")
 
     # -- stop, reconnect, quit ----------------------------------------------------------------------
 
