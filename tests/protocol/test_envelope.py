@@ -13,7 +13,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mapiprobe.protocol.emsmdb import ExecuteResponse, NoBody, NotificationWaitResponse
@@ -24,6 +24,7 @@ from mapiprobe.protocol.envelope import (
     AdditionalHeader,
     BodyData,
     EndOfMessage,
+    Envelope,
     EnvelopeParser,
     Event,
     MetaTag,
@@ -490,6 +491,46 @@ def test_fuzz_parser_only_raises_protocol_errors(data: bytes, cuts: list[int]) -
     _same(whole, feed(_split(data, cuts)))
     with contextlib.suppress(ProtocolError):
         parse_envelope(data)
+
+
+def _incremental(data: bytes) -> Envelope | ProtocolError:
+    """What parse_envelope gave before its one-pass path: the envelope from the incremental parser."""
+    parser = EnvelopeParser()
+    try:
+        parser.receive_data(data)
+        parser.receive_data(b"")
+        body = b"".join(ev.data for ev in parser.events() if isinstance(ev, BodyData))
+    except ProtocolError as exc:
+        return exc
+    return Envelope(parser.meta_tags, parser.headers, body, parser.body_offset or 0)
+
+
+def _one_shot(data: bytes) -> Envelope | ProtocolError:
+    try:
+        return parse_envelope(data)
+    except ProtocolError as exc:
+        return exc
+
+
+@settings(max_examples=examples(2000))
+@given(
+    st.one_of(
+        _fuzz_inputs,
+        _envelopes.map(
+            lambda p: encode_envelope(p[0], pending=p[1], elapsed_time=p[2], response_code=p[3], headers=p[4])
+        ),
+    )
+)
+@example(b"DONE\r\n" + b"X-A: " + b"v" * (MAX_LINE - 5) + b"\r\n\r\nbody")  # the longest header line
+@example(b"DONE\r\n" + b"X-A: " + b"v" * (MAX_LINE - 4) + b"\r\n\r\nbody")  # one byte too long
+@example(b"DONE  \t\n\nbody")  # blanks after a meta-tag, bare LF
+@example(b"PENDING\r\nDONE\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(MAX_HEADERS + 1)) + b"\r\n")
+def test_one_pass_path_gives_what_the_incremental_parser_gives(data: bytes) -> None:
+    got, want = _one_shot(data), _incremental(data)
+    if isinstance(want, ProtocolError):
+        assert isinstance(got, type(want)) and (got.message, got.offset) == (want.message, want.offset)
+    else:
+        assert got == want
 
 
 # -- captures: HTTP head, chunked coding, the mapihttp-response / mapihttp-request kinds --------------

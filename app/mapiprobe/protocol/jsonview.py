@@ -20,9 +20,18 @@ from typing import Any
 _ACRONYMS = {"Guid": "Guid", "Dn": "Dn", "Id": "Id"}
 
 
+_SPEC_NAMES: dict[str, str] = {}
+
+
 def spec_name(snake: str) -> str:
-    """``input_handle_index`` → ``InputHandleIndex``."""
-    return "".join(part[:1].upper() + part[1:] for part in snake.split("_") if part)
+    """``input_handle_index`` → ``InputHandleIndex`` (remembered: decoders ask for the same few names with
+    every ROP and field they read)."""
+    name = _SPEC_NAMES.get(snake)
+    if name is None:
+        name = "".join(part[:1].upper() + part[1:] for part in snake.split("_") if part)
+        if len(_SPEC_NAMES) < 4096:  # field names are a fixed set; a bound in case a caller passes data
+            _SPEC_NAMES[snake] = name
+    return name
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
