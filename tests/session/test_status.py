@@ -153,6 +153,14 @@ def test_rpc_http_row_says_why_not_connected() -> None:
     assert row.req_fail == "0/0"
 
 
+def test_rpc_http_session_closed_cleanly_reads_disconnected() -> None:
+    """A session that ran over RPC/HTTP and was closed is not a failure: the plain word, like MAPI/HTTP's."""
+    closed = live(protocol=RPC_HTTP, state=SessionState.DISCONNECTED)
+    assert status_row(closed, [rec(1)], now=0).status == "Disconnected"
+    failed = live(protocol=RPC_HTTP, state=SessionState.DISCONNECTED, error="HTTP 503 from the RPC proxy")
+    assert status_row(failed, [rec(1)], now=0).status == "Not connected: HTTP 503 from the RPC proxy"
+
+
 def test_elapsed_time_units() -> None:
     assert parse_elapsed_ms("12") == 12.0
     assert parse_elapsed_ms("0.25") == 250.0  # gromox sends seconds

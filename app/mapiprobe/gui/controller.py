@@ -31,6 +31,7 @@ from mapiprobe.gui.run import (
     mailbox_target,
     open_address_book,
     open_mailbox,
+    route_problem,
 )
 from mapiprobe.gui.workers import AskMainThread, Runner
 from mapiprobe.session.status import (
@@ -252,7 +253,8 @@ class Controller(QObject):
         proto = response.protocol("EXHTTP") or response.protocol("EXPR")
         server = proto.server if proto is not None and proto.server else "(no server named)"
         name = response.user.display_name if response.user is not None else ""
-        reason = "Autodiscover offered only RPC/HTTP, which mapiprobe does not speak yet"
+        problem = route_problem(found.result)
+        reason = f"Autodiscover offered only RPC/HTTP, and its settings cannot be used: {problem}"
         self.static_rows = [
             describe_rpc_http(
                 server, MAIL, smtp_address=account.email, display_name=name or "", reason=reason
@@ -262,8 +264,8 @@ class Controller(QObject):
             ),
         ]
         self.window.folders_tab.show_error(
-            "No MAPI/HTTP mailbox endpoint: Autodiscover offered RPC/HTTP (Outlook Anywhere) only, "
-            "which mapiprobe cannot browse yet. See Connection Status."
+            "No mailbox endpoint: Autodiscover offered RPC/HTTP (Outlook Anywhere) only, and its settings "
+            f"cannot be used ({problem}). See Connection Status."
         )
         self.window.address_book_tab.show_error("No MAPI/HTTP address book endpoint (RPC/HTTP only).")
         self.refresh_status()

@@ -122,6 +122,17 @@ def mailbox_target(result: DiscoveryResult) -> tuple[str, str] | None:
     return route.url, route.legacy_dn
 
 
+def route_problem(result: DiscoveryResult) -> str:
+    """Why :func:`mailbox_target` found no endpoint in the answer, in words."""
+    from mapiprobe.session.mailbox_transport import RouteError, mailbox_route
+
+    try:
+        mailbox_route(result.response)
+    except RouteError as exc:
+        return str(exc)
+    return "no problem found"
+
+
 def address_book_url(result: DiscoveryResult) -> str | None:
     """The address book endpoint: MAPI/HTTP's AddressBook URL, else the RPC/HTTP proxy (NSPI through it)."""
     response = result.response

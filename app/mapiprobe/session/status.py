@@ -11,7 +11,7 @@ Columns (:data:`COLUMNS`) and where each value comes from:
 * ``SMTP Address`` / ``Display name``: the account, and the name Connect/Bind (or Autodiscover) returned.
 * ``Type``: ``Mail`` (the mailbox endpoint, EMSMDB) or ``Directory`` (the address book endpoint, NSPI).
 * ``Protocol``: ``HTTP`` for MAPI over HTTP, ``RPC/HTTP`` where that is what the session uses or the only
-  thing Autodiscover offered (mapiprobe does not speak RPC/HTTP yet: Status then says so).
+  thing Autodiscover offered (when that cannot be used, Status says why: "Not connected: ...").
 * ``Authn``: Outlook's words for the scheme: Clear (Basic), NTLM, Nego, Kerberos (Negotiate that used
   Kerberos), Bearer, Anonymous. From the trace: the redacted ``Authorization`` header of the session's
   requests (its scheme name survives redaction) or the ``auth.scheme`` annotation.
@@ -299,9 +299,9 @@ def status_row(
     state = _state_value(session.state)
     live = state in ("connected", "idle-pinging")
     status = _STATUS_WORDS.get(state, state)
-    if session.protocol == RPC_HTTP and not live:
-        status = f"Not connected: {session.error}" if session.error else "Not connected"
-    elif session.error and not live:
+    if session.protocol == RPC_HTTP and not live and session.error:
+        status = f"Not connected: {session.error}"
+    elif session.error and not live:  # a session closed without an error keeps its plain word (Disconnected)
         status = f"{status}: {session.error}"
     elapsed = (
         parse_elapsed_ms(v)
@@ -375,8 +375,8 @@ def describe_address_book(
 def describe_rpc_http(
     server: str, kind: str, *, smtp_address: str = "", display_name: str = "", reason: str | None = None
 ) -> EndpointSession:
-    """A row for an RPC/HTTP endpoint that Autodiscover offered (the EXHTTP/EXPR ``Server``), which mapiprobe
-    does not connect to yet: Protocol RPC/HTTP, Status "Not connected" with ``reason``."""
+    """A row for an RPC/HTTP endpoint that Autodiscover offered (the EXHTTP/EXPR ``Server``) but that cannot
+    be connected to (its settings are incomplete): Protocol RPC/HTTP, Status "Not connected: <reason>"."""
     url = server if "://" in server else f"https://{server}/rpc/rpcproxy.dll"
     return EndpointSession(
         kind=kind,
@@ -385,7 +385,7 @@ def describe_rpc_http(
         display_name=display_name,
         protocol=RPC_HTTP,
         state="disconnected",
-        error=reason or "mapiprobe does not speak RPC/HTTP (Outlook Anywhere) yet",
+        error=reason or "Autodiscover's RPC/HTTP (Outlook Anywhere) settings cannot be used",
     )
 
 
