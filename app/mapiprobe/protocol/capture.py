@@ -292,43 +292,123 @@ def _saz_exchanges(cap: Capture, stream: IO[bytes]) -> Iterator[CapturedExchange
         yield from _sessions(cap, _scan_local_members(cap, stream))
         return
     with archive:
-        members: dict[str, zipfile.ZipInfo] = {}
+        members: dict[str, tuple[tuple[int, int], str, zipfile.ZipInfo]] = {}
         for info in archive.infolist():
-            if _MEMBER.match(info.filename.replace("\\", "/")):
-                members[info.filename.replace("\\", "/").lower()] = info
+            name = info.filename.replace("\\", "/")
+            m = _MEMBER.match(name)
+            if m:
+                part = m.group(2).casefold()  # casefold: "ſ" matches [csm] without case
+                members[name.lower()] = (int(m.group(1)), "csm".index(part)), m.group(1), info
         if not members:
             cap.notes.append("the zip holds no raw/NN_c.txt members: not a Fiddler session archive")
-        yield from _sessions(cap, _zip_members(cap, archive, members))
+        yield from _sessions(cap, _zip_members(cap, archive, stream, members))
+
+
+_Member = tuple[int, str, str, str, bytes, str | None]
+"""A ``raw/NN_[csm]`` member as read: session number, its digits as written, the part (c, s or m), the
+member's (normalised, lower-case) name, its bytes, and a note on damage (or None)."""
+
+FAST_MEMBER = 64 * 1024 * 1024
+"""Largest member (compressed) read in one piece; a larger one is read through ``zipfile`` in slices."""
 
 
 def _zip_members(
-    cap: Capture, archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]
-) -> Iterator[tuple[str, bytes, str | None]]:
-    def order(name: str) -> tuple[int, int]:
-        m = _MEMBER.match(name)
-        assert m is not None
-        return int(m.group(1)), "csm".index(m.group(2).lower())
-
-    for name in sorted(members, key=order):
-        info = members[name]
+    cap: Capture,
+    archive: zipfile.ZipFile,
+    stream: IO[bytes],
+    members: dict[str, tuple[tuple[int, int], str, zipfile.ZipInfo]],
+) -> Iterator[_Member]:
+    for name, ((number, kind), digits, info) in sorted(members.items(), key=lambda item: item[1][0]):
+        part = "csm"[kind]
         if info.file_size > MAX_MEMBER:
-            yield name, b"", f"{name} is {info.file_size} bytes, more than the {MAX_MEMBER} read: skipped"
+            note = f"{name} is {info.file_size} bytes, more than the {MAX_MEMBER} read: skipped"
+            yield number, digits, part, name, b"", note
             continue
-        data = bytearray()
+        if info.flag_bits & 0x41:  # traditional (bit 0) or strong (bit 6) encryption
+            note = f"{name} is encrypted in the zip (a SAZ saved with a password?): not read"
+            yield number, digits, part, name, b"", note
+            continue
+        if info.compress_type not in _ZIP_METHODS:
+            note = (
+                f"{name} is packed with zip compression method {info.compress_type}, "
+                "which cannot be read here: not read"
+            )
+            yield number, digits, part, name, b"", note
+            continue
+        data = _read_member_fast(stream, info)
+        if data is not None:
+            yield number, digits, part, name, data, None
+            continue
+        data_slow = bytearray()
         note = None
         try:
             with archive.open(info) as member:
                 while chunk := member.read(1 << 20):
-                    data += chunk
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-            note = f"{name} is damaged in the zip ({exc}); {len(data)} byte(s) of it could be read"
-        yield name, bytes(data), note
+                    data_slow += chunk
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError) as exc:
+            note = f"{name} is damaged in the zip ({exc}); {len(data_slow)} byte(s) of it could be read"
+        yield number, digits, part, name, bytes(data_slow), note
+
+
+_ZIP_METHODS = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)  # what zipfile reads (bzip2 and lzma when Python was built with them; else a note through open())
+
+
+def _read_member_fast(stream: IO[bytes], info: zipfile.ZipInfo) -> bytes | None:
+    """The bytes of a stored or deflated member read in one piece and checked against its CRC, or None
+    when anything about it is unusual (damaged, cut off, another method, flags): then ``zipfile`` reads it,
+    and says what is wrong exactly as before.
+
+    Accepts only what ``ZipFile.open`` would read to the same bytes: the local header's signature and name
+    match the directory, the compressed data is all there, the deflate stream ends, the size is the one the
+    directory announces and the CRC-32 matches.
+    """
+    method, csize, size = info.compress_type, info.compress_size, info.file_size
+    if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x61 or not size:
+        return None
+    if csize > FAST_MEMBER:
+        return None
+    stream.seek(info.header_offset)
+    guess = _LOCAL.size + len(info.orig_filename) + len(info.extra)
+    buf = stream.read(guess + csize)
+    if len(buf) < _LOCAL.size:
+        return None
+    sig, _, flags, _, _, _, _, _, _, name_len, extra_len = _LOCAL.unpack_from(buf)
+    if sig != b"PK\x03\x04":
+        return None
+    start = _LOCAL.size + name_len + extra_len
+    if len(buf) < start + csize:
+        buf += stream.read(start + csize - len(buf))
+        if len(buf) < start + csize:
+            return None
+    try:
+        local_name = buf[_LOCAL.size : _LOCAL.size + name_len].decode("utf-8" if flags & 0x800 else "cp437")
+    except UnicodeDecodeError:
+        return None
+    if local_name != info.orig_filename:
+        return None
+    if method == zipfile.ZIP_STORED:
+        if csize != size:
+            return None
+        data = buf[start : start + csize]
+    else:
+        inflater = zlib.decompressobj(-15)
+        try:
+            data = inflater.decompress(memoryview(buf)[start : start + csize], size + 1)
+        except zlib.error:
+            return None
+        if len(data) != size or not inflater.eof:
+            return None
+    if zlib.crc32(data) != info.CRC:
+        return None
+    return data
 
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 
 
-def _scan_local_members(cap: Capture, stream: IO[bytes]) -> Iterator[tuple[str, bytes, str | None]]:
+def _scan_local_members(cap: Capture, stream: IO[bytes]) -> Iterator[_Member]:
     """Zip members from their local headers, in file order, up to the first damage (no directory)."""
     while True:
         head = stream.read(_LOCAL.size)
@@ -348,8 +428,9 @@ def _scan_local_members(cap: Capture, stream: IO[bytes]) -> Iterator[tuple[str, 
         else:
             cap.notes.append(f"{name}: zip method {method} cannot be read without the zip directory")
             return
-        if _MEMBER.match(name):
-            yield name, data, note
+        m = _MEMBER.match(name)
+        if m:
+            yield int(m.group(1)), m.group(1), m.group(2).casefold(), name, data, note
         if note is not None:
             return
         if flags & 0x08:  # a data descriptor follows: optional signature, CRC, sizes
@@ -380,19 +461,16 @@ def _inflate_member(stream: IO[bytes], name: str, csize: int | None) -> tuple[by
     return bytes(out), None
 
 
-def _sessions(cap: Capture, members: Iterator[tuple[str, bytes, str | None]]) -> Iterator[CapturedExchange]:
+def _sessions(cap: Capture, members: Iterator[_Member]) -> Iterator[CapturedExchange]:
     """Group ``raw/NN_[csm]`` members (in session order) into exchanges."""
     current: CapturedExchange | None = None
     have_response = False
-    for name, data, note in members:
-        m = _MEMBER.match(name)
-        assert m is not None
-        number, part = int(m.group(1)), m.group(2).lower()
+    for number, digits, part, name, data, note in members:
         if current is not None and current.index != number:
             yield _finish_saz(current, have_response)
             current = None
         if current is None:
-            current = CapturedExchange(number, "", "", source=f"raw/{m.group(1)}")
+            current = CapturedExchange(number, "", "", source=f"raw/{digits}")
             have_response = False
         if note is not None:
             current.notes.append(note)
