@@ -26,6 +26,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import functools
+import itertools
 import re
 import struct
 import zipfile
@@ -37,7 +39,7 @@ from typing import IO, Any
 from lxml import etree
 
 from .httpmsg import dechunk, decode_content
-from .redact import header_value, redact_body, redact_headers, redact_url
+from .redact import header_value, redact_body, redact_header, redact_headers, redact_url
 
 MAX_HEAD = 256 * 1024
 """Most bytes of an HTTP head (request line and headers) accepted in a SAZ member."""
@@ -134,33 +136,47 @@ def open_capture(stream: IO[bytes], name: str = "") -> Capture:
 # -- HTTP messages as stored in a SAZ -----------------------------------------------------------------
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "www-authenticate", "proxy-authenticate", "cookie", "set-cookie"}
+)  # the headers redact_header() changes; every other one it returns as it is
 
 
-@dataclass
+@dataclass(slots=True)
 class _Message:
     start: list[str]
     headers: Headers
     body: bytes
-    truncated: bool = False
-    notes: list[str] = field(default_factory=list)
-    wire_bytes: int = 0
-    first: dict[str, str] = field(default_factory=dict)  # lower-case name -> its first value
+    truncated: bool
+    notes: list[str]
+    wire_bytes: int
+    first: dict[str, str]  # lower-case name -> its first value
+    names: list[str]  # the lower-case names, in order
 
     def header(self, name: str) -> str | None:
         return self.first.get(name)
 
 
-def _parse_message(data: bytes, what: str, *, request_method: str | None = None) -> _Message:
-    """Split a raw HTTP/1.x message into start line, headers and body; undo chunking and compression."""
+def _head_end(data: bytes) -> tuple[int, int] | None:
+    """Where the head ends: the first ``\r?\n\r?\n`` within MAX_HEAD (start and end of the blank line)."""
+    i = data.find(b"\r\n\r\n", 0, MAX_HEAD)
+    # The usual CRLF head: the first CRLFCRLF is the match unless a bare-LF blank line comes before it.
+    if i >= 0 and data.find(b"\n\n", 0, i) < 0 and data.find(b"\n\r\n", 0, i + 2) < 0:
+        return i, i + 4
     m = _HEAD_END.search(data, 0, MAX_HEAD)
-    notes: list[str] = []
-    if m is None:
-        head, body = data[:MAX_HEAD], b""
-        notes.append(f"the {what} ends inside its headers (no blank line after them): cut off")
-    else:
-        head, body = data[: m.start()], data[m.end() :]
-    lines = head.decode("latin-1").splitlines()
-    start = lines[0].split(None, 2) if lines else []
+    return None if m is None else (m.start(), m.end())
+
+
+def _split_head(text: str, what: str, notes: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Start line (split in up to 3 words) and header fields of a head, as ``str.splitlines()`` cuts it:
+    obsolete line folding joined, lines without a colon skipped with a note."""
+    lines = text.splitlines()
+    if len(lines) > 1:  # the usual head: every line "name: value", no folding; split with no Python loop
+        rest = lines[1:]
+        names, colons, values = zip(*map(str.partition, rest, itertools.repeat(":", len(rest))), strict=True)
+        joined = "\n".join(names)  # no line holds a "\n": it starts each name but the first
+        if "" not in colons and "\n " not in joined and "\n\t" not in joined and joined[:1] not in " \t":
+            start = lines[0].split(None, 2)
+            return start, list(zip(map(str.strip, names), map(str.strip, values), strict=True))
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         if line[:1] in (" ", "\t") and headers:  # obsolete line folding
@@ -170,10 +186,22 @@ def _parse_message(data: bytes, what: str, *, request_method: str | None = None)
             headers.append((name.strip(), value.strip()))
         elif line.strip():
             notes.append(f"a {what} header line without a colon was skipped: {line[:40]!r}")
-    first: dict[str, str] = {}
-    for name, value in reversed(headers):
-        first[name.lower()] = value
-    msg = _Message(start, tuple(headers), b"", notes=notes, wire_bytes=len(body), first=first)
+    return (lines[0].split(None, 2) if lines else []), headers
+
+
+def _parse_message(data: bytes, what: str, *, request_method: str | None = None) -> _Message:
+    """Split a raw HTTP/1.x message into start line, headers and body; undo chunking and compression."""
+    end = _head_end(data)
+    notes: list[str] = []
+    if end is None:
+        head, body = data[:MAX_HEAD], b""
+        notes.append(f"the {what} ends inside its headers (no blank line after them): cut off")
+    else:
+        head, body = data[: end[0]], data[end[1] :]
+    start, headers = _split_head(head.decode("latin-1"), what, notes)
+    names = [name.lower() for name, _ in headers]
+    first = dict(zip(reversed(names), [value for _, value in reversed(headers)], strict=True))
+    msg = _Message(start, tuple(headers), b"", False, notes, len(body), first, names)
     if request_method is not None and _bodyless_response(request_method, _status_of(start)[0]):
         return msg
     transfer = (first.get("transfer-encoding") or "").lower()
@@ -206,6 +234,23 @@ def _parse_message(data: bytes, what: str, *, request_method: str | None = None)
     return msg
 
 
+def _redacted(msg: _Message) -> tuple[Headers, dict[str, str]]:
+    """``redact_headers(msg.headers)``, and the first value of each (lower-case) name in it."""
+    if _SECRET_HEADERS.isdisjoint(msg.first):
+        return msg.headers, msg.first  # nothing to redact: the same fields
+    headers = list(msg.headers)
+    first = dict(msg.first)
+    done: set[str] = set()
+    for i, low in enumerate(msg.names):
+        if low in _SECRET_HEADERS:
+            name, value = headers[i]
+            headers[i] = (name, redact_header(name, value))
+            if low not in done:  # the first value of that name is now the redacted one
+                first[low] = headers[i][1]
+                done.add(low)
+    return tuple(headers), first
+
+
 def _bodyless_response(method: str, status: int | None) -> bool:
     return method == "HEAD" or status is None or 100 <= status < 200 or status in (204, 304)
 
@@ -216,7 +261,8 @@ def _status_of(start: list[str]) -> tuple[int | None, str | None, str | None]:
     return None, None, None
 
 
-def _fill_request(ex: CapturedExchange, raw: bytes, source: str) -> None:
+def _fill_request(ex: CapturedExchange, raw: bytes, source: str) -> dict[str, str]:
+    """Fill the request side of ``ex``; returns the first value of each request header (redacted)."""
     msg = _parse_message(raw, "request")
     if len(msg.start) >= 2:
         ex.method = msg.start[0]
@@ -229,27 +275,35 @@ def _fill_request(ex: CapturedExchange, raw: bytes, source: str) -> None:
             ex.url = target
     else:
         ex.notes.append(f"{source}: no request line")
-    ex.url = redact_url(ex.url)
-    ex.request_headers = redact_headers(msg.headers)
+    ex.url = _redact_url(ex.url)
+    ex.request_headers, first = _redacted(msg)
     ex.request_body = redact_body(msg.header("content-type"), msg.body)
     ex.request_body_truncated = msg.truncated
     ex.notes += msg.notes
+    return first
 
 
-def _fill_response(ex: CapturedExchange, raw: bytes) -> None:
-    if not raw.strip():
+def _fill_response(ex: CapturedExchange, raw: bytes) -> dict[str, str] | None:
+    """Fill the response side of ``ex``; returns the first value of each response header (redacted), or
+    None when the response is empty."""
+    if not raw[:64].strip() and not raw.strip():
         ex.notes.append("the response is empty (the server closed the connection without answering?)")
-        return
+        return None
     msg = _parse_message(raw, "response", request_method=ex.method)
     status, reason, version = _status_of(msg.start)
     if status is None:
         ex.notes.append("the response has no HTTP status line")
     ex.status, ex.reason, ex.response_version = status, reason, version
-    ex.response_headers = redact_headers(msg.headers)
+    ex.response_headers, first = _redacted(msg)
     ex.response_body = redact_body(msg.header("content-type"), msg.body)
     ex.response_body_truncated = msg.truncated
     ex.response_wire_bytes = msg.wire_bytes
     ex.notes += msg.notes
+    return first
+
+
+_redact_url = functools.lru_cache(maxsize=256)(redact_url)
+""":func:`.redact.redact_url` remembered: a capture sends most requests to a few URLs."""
 
 
 def _redacted_body(headers: Headers, body: bytes) -> bytes:
@@ -339,15 +393,19 @@ def _zip_members(
         if data is not None:
             yield number, digits, part, name, data, None
             continue
-        data_slow = bytearray()
-        note = None
-        try:
-            with archive.open(info) as member:
-                while chunk := member.read(1 << 20):
-                    data_slow += chunk
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError) as exc:
-            note = f"{name} is damaged in the zip ({exc}); {len(data_slow)} byte(s) of it could be read"
-        yield number, digits, part, name, bytes(data_slow), note
+        yield number, digits, part, name, *_read_member(archive, info, name)
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> tuple[bytes, str | None]:
+    """A member through ``ZipFile.open``, 1 MiB at a time: its bytes, and a note when it is damaged."""
+    data = bytearray()
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(1 << 20):
+                data += chunk
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError) as exc:
+        return bytes(data), f"{name} is damaged in the zip ({exc}); {len(data)} byte(s) of it could be read"
+    return bytes(data), None
 
 
 _ZIP_METHODS = frozenset(
@@ -465,51 +523,64 @@ def _sessions(cap: Capture, members: Iterator[_Member]) -> Iterator[CapturedExch
     """Group ``raw/NN_[csm]`` members (in session order) into exchanges."""
     current: CapturedExchange | None = None
     have_response = False
+    firsts: list[dict[str, str]] = [{}, {}]  # first values of the request's and the response's headers
+    parser = _xml_parser()
     for number, digits, part, name, data, note in members:
         if current is not None and current.index != number:
-            yield _finish_saz(current, have_response)
+            yield _finish_saz(current, have_response, firsts)
             current = None
         if current is None:
             current = CapturedExchange(number, "", "", source=f"raw/{digits}")
             have_response = False
+            firsts = [{}, {}]
         if note is not None:
             current.notes.append(note)
         if part == "c":
-            _fill_request(current, data, name)
+            firsts[0] = _fill_request(current, data, name)
         elif part == "s":
             have_response = True
-            _fill_response(current, data)
+            if (first := _fill_response(current, data)) is not None:
+                firsts[1] = first
         else:
-            _read_session_xml(current, data)
+            _read_session_xml(current, data, parser)
     if current is not None:
-        yield _finish_saz(current, have_response)
+        yield _finish_saz(current, have_response, firsts)
 
 
-def _finish_saz(ex: CapturedExchange, have_response: bool) -> CapturedExchange:
+def _finish_saz(ex: CapturedExchange, have_response: bool, firsts: list[dict[str, str]]) -> CapturedExchange:
     if not ex.method:
         ex.notes.append("the capture holds no request for this session")
     if not have_response:
         ex.notes.append("no response stored for this session (aborted, or still running when saved)")
+    ex._index = (ex.request_headers, ex.response_headers, firsts[0], firsts[1])  # header() needs no pass
     return ex
 
 
 def _xml_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    """A parser for one capture (lxml parsers must not be shared between threads): no entities, no DTD,
+    no network; ``collect_ids`` off as nothing here looks elements up by ID."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, collect_ids=False
+    )
 
 
-def _read_session_xml(ex: CapturedExchange, data: bytes) -> None:
-    if b"<!DOCTYPE" in data[:4096].upper():
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)  # bytes: ASCII case only, as bytes.upper()
+
+
+def _read_session_xml(ex: CapturedExchange, data: bytes, parser: etree.XMLParser) -> None:
+    if _DOCTYPE.search(data, 0, 4096):
         ex.notes.append(f"the session's timers ({ex.source}_m.xml) carry a DOCTYPE: not read (entities)")
         return
     try:
-        root = etree.fromstring(data, _xml_parser())
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         ex.notes.append(f"the session's timers ({ex.source}_m.xml) are not readable XML: {exc}")
         return
     marks: dict[str, float] = {}
     for timers in root.iter("{*}SessionTimers", "SessionTimers"):
+        get = timers.get
         for name in _TIMERS:
-            when = _iso_time(timers.get(name))
+            when = _timer_time(get(name))
             if when is not None and when > 0:
                 marks[name] = when
         for name in ("DNSTime", "TCPConnectTime", "HTTPSHandshakeTime", "GatewayTime"):
@@ -533,6 +604,10 @@ def _iso_time(text: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=_dt.UTC)
     return when.timestamp()
+
+
+_timer_time = functools.lru_cache(maxsize=1024)(_iso_time)
+""":func:`_iso_time` remembered: the 12 timers of a session share a few distinct times."""
 
 
 def _saz_timings(marks: dict[str, float]) -> dict[str, float]:
