@@ -372,6 +372,7 @@ def _zip_members(
     stream: IO[bytes],
     members: dict[str, tuple[tuple[int, int], str, zipfile.ZipInfo]],
 ) -> Iterator[_Member]:
+    window = _Window(stream)
     for name, ((number, kind), digits, info) in sorted(members.items(), key=lambda item: item[1][0]):
         part = "csm"[kind]
         if info.file_size > MAX_MEMBER:
@@ -389,7 +390,7 @@ def _zip_members(
             )
             yield number, digits, part, name, b"", note
             continue
-        data = _read_member_fast(stream, info)
+        data = _read_member_fast(window, info)
         if data is not None:
             yield number, digits, part, name, data, None
             continue
@@ -413,7 +414,28 @@ _ZIP_METHODS = frozenset(
 )  # what zipfile reads (bzip2 and lzma when Python was built with them; else a note through open())
 
 
-def _read_member_fast(stream: IO[bytes], info: zipfile.ZipInfo) -> bytes | None:
+class _Window:
+    """A seekable stream read 1 MiB at a time: members stored one after another cost no seek or read each."""
+
+    __slots__ = ("base", "buf", "stream")
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.base = 0
+        self.buf = b""
+
+    def span(self, offset: int, size: int) -> tuple[bytes, int]:
+        """Bytes that hold the file's ``[offset, offset + size)`` from the position returned (fewer when the
+        file ends before)."""
+        pos = offset - self.base
+        if pos < 0 or pos + size > len(self.buf):
+            self.stream.seek(offset)
+            self.buf = self.stream.read(max(size, 1 << 20))
+            self.base, pos = offset, 0
+        return self.buf, pos
+
+
+def _read_member_fast(window: _Window, info: zipfile.ZipInfo) -> bytes | None:
     """The bytes of a stored or deflated member read in one piece and checked against its CRC, or None
     when anything about it is unusual (damaged, cut off, another method, flags): then ``zipfile`` reads it,
     and says what is wrong exactly as before.
@@ -427,25 +449,26 @@ def _read_member_fast(stream: IO[bytes], info: zipfile.ZipInfo) -> bytes | None:
         return None
     if csize > FAST_MEMBER:
         return None
-    stream.seek(info.header_offset)
-    guess = _LOCAL.size + len(info.orig_filename) + len(info.extra)
-    buf = stream.read(guess + csize)
-    if len(buf) < _LOCAL.size:
+    offset = info.header_offset
+    buf, pos = window.span(offset, _LOCAL.size + len(info.orig_filename) + len(info.extra) + csize)
+    if len(buf) < pos + _LOCAL.size:
         return None
-    sig, _, flags, _, _, _, _, _, _, name_len, extra_len = _LOCAL.unpack_from(buf)
+    sig, _, flags, _, _, _, _, _, _, name_len, extra_len = _LOCAL.unpack_from(buf, pos)
     if sig != b"PK\x03\x04":
         return None
     start = _LOCAL.size + name_len + extra_len
-    if len(buf) < start + csize:
-        buf += stream.read(start + csize - len(buf))
-        if len(buf) < start + csize:
+    if len(buf) < pos + start + csize:  # the local extra field is longer than the directory's
+        buf, pos = window.span(offset, start + csize)
+        if len(buf) < pos + start + csize:
             return None
-    try:
-        local_name = buf[_LOCAL.size : _LOCAL.size + name_len].decode("utf-8" if flags & 0x800 else "cp437")
+    name = buf[pos + _LOCAL.size : pos + _LOCAL.size + name_len]
+    try:  # as ZipFile.open decodes it (ASCII reads the same in UTF-8 and cp437, and fastest)
+        local_name = name.decode("ascii" if name.isascii() else "utf-8" if flags & 0x800 else "cp437")
     except UnicodeDecodeError:
         return None
     if local_name != info.orig_filename:
         return None
+    start += pos
     if method == zipfile.ZIP_STORED:
         if csize != size:
             return None
