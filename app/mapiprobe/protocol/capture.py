@@ -27,7 +27,7 @@ import base64
 import binascii
 import datetime as _dt
 import functools
-import itertools
+import importlib
 import re
 import struct
 import zipfile
@@ -150,7 +150,7 @@ class _Message:
     notes: list[str]
     wire_bytes: int
     first: dict[str, str]  # lower-case name -> its first value
-    names: list[str]  # the lower-case names, in order
+    names: tuple[str, ...]  # the lower-case names, in order
 
     def header(self, name: str) -> str | None:
         return self.first.get(name)
@@ -166,30 +166,61 @@ def _head_end(data: bytes) -> tuple[int, int] | None:
     return None if m is None else (m.start(), m.end())
 
 
-def _split_head(text: str, what: str, notes: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+_Field = tuple[tuple[str, str], str, str]
+"""A header line read: (name, value) as kept, the lower-case name, the value."""
+_SEEN_LINES = 4096
+"""Most header lines a capture reader remembers (most lines recur: Server, Content-Type, X-ClientInfo...)."""
+
+
+def _split_head(
+    text: str, what: str, notes: list[str], seen: dict[str, _Field]
+) -> tuple[list[str], Headers, tuple[str, ...], tuple[str, ...]]:
     """Start line (split in up to 3 words) and header fields of a head, as ``str.splitlines()`` cuts it:
-    obsolete line folding joined, lines without a colon skipped with a note."""
+    obsolete line folding joined, lines without a colon skipped with a note. Returns the start line, the
+    (name, value) fields, their lower-case names and their values. ``seen`` remembers header lines."""
     lines = text.splitlines()
-    if len(lines) > 1:  # the usual head: every line "name: value", no folding; split with no Python loop
+    if len(lines) > 1:  # the usual head: every line "name: value", no folding
         rest = lines[1:]
-        names, colons, values = zip(*map(str.partition, rest, itertools.repeat(":", len(rest))), strict=True)
-        joined = "\n".join(names)  # no line holds a "\n": it starts each name but the first
-        if "" not in colons and "\n " not in joined and "\n\t" not in joined and joined[:1] not in " \t":
-            start = lines[0].split(None, 2)
-            return start, list(zip(map(str.strip, names), map(str.strip, values), strict=True))
-    headers: list[tuple[str, str]] = []
+        known: list[_Field | None] = list(map(seen.get, rest))
+        fields = _new_fields(rest, known, seen) if None in known else known
+        if fields is not None:
+            headers, names, values = zip(*fields, strict=True)
+            return lines[0].split(None, 2), headers, names, values
+    found: list[tuple[str, str]] = []
     for line in lines[1:]:
-        if line[:1] in (" ", "\t") and headers:  # obsolete line folding
-            headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip())
+        if line[:1] in (" ", "\t") and found:  # obsolete line folding
+            found[-1] = (found[-1][0], found[-1][1] + " " + line.strip())
         elif ":" in line:
             name, _, value = line.partition(":")
-            headers.append((name.strip(), value.strip()))
+            found.append((name.strip(), value.strip()))
         elif line.strip():
             notes.append(f"a {what} header line without a colon was skipped: {line[:40]!r}")
-    return (lines[0].split(None, 2) if lines else []), headers
+    start = lines[0].split(None, 2) if lines else []
+    return start, tuple(found), tuple(name.lower() for name, _ in found), tuple(value for _, value in found)
 
 
-def _parse_message(data: bytes, what: str, *, request_method: str | None = None) -> _Message:
+def _new_fields(
+    lines: list[str], known: list[_Field | None], seen: dict[str, _Field]
+) -> list[_Field | None] | None:
+    """``known`` completed with the lines not seen before, or None when one of them is not a plain
+    ``name: value`` line (no colon, or a folded continuation): the caller then reads the head line by line."""
+    for i, old in enumerate(known):
+        if old is None:
+            line = lines[i]
+            name, colon, value = line.partition(":")
+            if not colon or line[:1] in (" ", "\t"):
+                return None
+            name = name.strip()
+            value = value.strip()
+            if len(seen) >= _SEEN_LINES:
+                seen.clear()
+            known[i] = seen[line] = ((name, value), name.lower(), value)
+    return known
+
+
+def _parse_message(
+    data: bytes, what: str, seen: dict[str, _Field], *, request_method: str | None = None
+) -> _Message:
     """Split a raw HTTP/1.x message into start line, headers and body; undo chunking and compression."""
     end = _head_end(data)
     notes: list[str] = []
@@ -198,10 +229,9 @@ def _parse_message(data: bytes, what: str, *, request_method: str | None = None)
         notes.append(f"the {what} ends inside its headers (no blank line after them): cut off")
     else:
         head, body = data[: end[0]], data[end[1] :]
-    start, headers = _split_head(head.decode("latin-1"), what, notes)
-    names = [name.lower() for name, _ in headers]
-    first = dict(zip(reversed(names), [value for _, value in reversed(headers)], strict=True))
-    msg = _Message(start, tuple(headers), b"", False, notes, len(body), first, names)
+    start, headers, names, values = _split_head(head.decode("latin-1"), what, notes, seen)
+    first = dict(zip(names[::-1], values[::-1], strict=True))  # the first value of each name
+    msg = _Message(start, headers, b"", False, notes, len(body), first, names)
     if request_method is not None and _bodyless_response(request_method, _status_of(start)[0]):
         return msg
     transfer = (first.get("transfer-encoding") or "").lower()
@@ -240,14 +270,15 @@ def _redacted(msg: _Message) -> tuple[Headers, dict[str, str]]:
         return msg.headers, msg.first  # nothing to redact: the same fields
     headers = list(msg.headers)
     first = dict(msg.first)
-    done: set[str] = set()
-    for i, low in enumerate(msg.names):
-        if low in _SECRET_HEADERS:
+    names = msg.names
+    for low in _SECRET_HEADERS.intersection(first):
+        i = -1
+        for n in range(names.count(low)):
+            i = names.index(low, i + 1)
             name, value = headers[i]
             headers[i] = (name, redact_header(name, value))
-            if low not in done:  # the first value of that name is now the redacted one
+            if n == 0:  # the first value of that name is now the redacted one
                 first[low] = headers[i][1]
-                done.add(low)
     return tuple(headers), first
 
 
@@ -261,9 +292,9 @@ def _status_of(start: list[str]) -> tuple[int | None, str | None, str | None]:
     return None, None, None
 
 
-def _fill_request(ex: CapturedExchange, raw: bytes, source: str) -> dict[str, str]:
+def _fill_request(ex: CapturedExchange, raw: bytes, source: str, seen: dict[str, _Field]) -> dict[str, str]:
     """Fill the request side of ``ex``; returns the first value of each request header (redacted)."""
-    msg = _parse_message(raw, "request")
+    msg = _parse_message(raw, "request", seen)
     if len(msg.start) >= 2:
         ex.method = msg.start[0]
         target = msg.start[1]
@@ -283,13 +314,13 @@ def _fill_request(ex: CapturedExchange, raw: bytes, source: str) -> dict[str, st
     return first
 
 
-def _fill_response(ex: CapturedExchange, raw: bytes) -> dict[str, str] | None:
+def _fill_response(ex: CapturedExchange, raw: bytes, seen: dict[str, _Field]) -> dict[str, str] | None:
     """Fill the response side of ``ex``; returns the first value of each response header (redacted), or
     None when the response is empty."""
     if not raw[:64].strip() and not raw.strip():
         ex.notes.append("the response is empty (the server closed the connection without answering?)")
         return None
-    msg = _parse_message(raw, "response", request_method=ex.method)
+    msg = _parse_message(raw, "response", seen, request_method=ex.method)
     status, reason, version = _status_of(msg.start)
     if status is None:
         ex.notes.append("the response has no HTTP status line")
@@ -474,16 +505,28 @@ def _read_member_fast(window: _Window, info: zipfile.ZipInfo) -> bytes | None:
             return None
         data = buf[start : start + csize]
     else:
-        inflater = zlib.decompressobj(-15)
+        inflater = _INFLATE.decompressobj(-15)
         try:
             data = inflater.decompress(memoryview(buf)[start : start + csize], size + 1)
-        except zlib.error:
+        except Exception:  # zlib.error, IsalError...: ZipFile.open says what is wrong
             return None
         if len(data) != size or not inflater.eof:
             return None
-    if zlib.crc32(data) != info.CRC:
+    if _INFLATE.crc32(data) != info.CRC:
         return None
     return data
+
+
+def _inflate_module() -> Any:
+    """``isal.isal_zlib`` when it is installed (the ``fast`` extra: ISA-L inflates about twice as fast as
+    zlib, to the same bytes), else ``zlib``."""
+    try:
+        return importlib.import_module("isal.isal_zlib")
+    except ImportError:
+        return zlib
+
+
+_INFLATE: Any = _inflate_module()
 
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
@@ -548,6 +591,7 @@ def _sessions(cap: Capture, members: Iterator[_Member]) -> Iterator[CapturedExch
     have_response = False
     firsts: list[dict[str, str]] = [{}, {}]  # first values of the request's and the response's headers
     parser = _xml_parser()
+    seen: dict[str, _Field] = {}  # header lines already split
     for number, digits, part, name, data, note in members:
         if current is not None and current.index != number:
             yield _finish_saz(current, have_response, firsts)
@@ -559,10 +603,10 @@ def _sessions(cap: Capture, members: Iterator[_Member]) -> Iterator[CapturedExch
         if note is not None:
             current.notes.append(note)
         if part == "c":
-            firsts[0] = _fill_request(current, data, name)
+            firsts[0] = _fill_request(current, data, name, seen)
         elif part == "s":
             have_response = True
-            if (first := _fill_response(current, data)) is not None:
+            if (first := _fill_response(current, data, seen)) is not None:
                 firsts[1] = first
         else:
             _read_session_xml(current, data, parser)
