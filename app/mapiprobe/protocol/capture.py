@@ -186,6 +186,13 @@ def _split_head(
         if fields is not None:
             headers, names, values = zip(*fields, strict=True)
             return lines[0].split(None, 2), headers, names, values
+    return _split_lines(lines, what, notes)
+
+
+def _split_lines(
+    lines: list[str], what: str, notes: list[str]
+) -> tuple[list[str], Headers, tuple[str, ...], tuple[str, ...]]:
+    """:func:`_split_head` line by line: any head (folding, lines without a colon...)."""
     found: list[tuple[str, str]] = []
     for line in lines[1:]:
         if line[:1] in (" ", "\t") and found:  # obsolete line folding
