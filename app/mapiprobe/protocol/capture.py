@@ -506,6 +506,9 @@ def _read_member_fast(window: _Window, info: zipfile.ZipInfo) -> bytes | None:
         return None
     if local_name != info.orig_filename:
         return None
+    end = getattr(info, "_end_offset", None)  # Python 3.11.8+, 3.12.2+: ZipFile.open refuses overlaps
+    if end is not None and offset + start + csize > end:
+        return None
     start += pos
     if method == zipfile.ZIP_STORED:
         if csize != size:
