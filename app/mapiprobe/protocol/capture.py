@@ -384,13 +384,11 @@ def _saz_exchanges(cap: Capture, stream: IO[bytes]) -> Iterator[CapturedExchange
         yield from _sessions(cap, _scan_local_members(cap, stream))
         return
     with archive:
-        members: dict[str, tuple[tuple[int, int], str, zipfile.ZipInfo]] = {}
+        members: dict[str, zipfile.ZipInfo] = {}
         for info in archive.infolist():
             name = info.filename.replace("\\", "/")
-            m = _MEMBER.match(name)
-            if m:
-                part = m.group(2).casefold()  # casefold: "ſ" matches [csm] without case
-                members[name.lower()] = (int(m.group(1)), "csm".index(part)), m.group(1), info
+            if _MEMBER.match(name):
+                members[name.lower()] = info
         if not members:
             cap.notes.append("the zip holds no raw/NN_c.txt members: not a Fiddler session archive")
         yield from _sessions(cap, _zip_members(cap, archive, stream, members))
@@ -408,11 +406,13 @@ def _zip_members(
     cap: Capture,
     archive: zipfile.ZipFile,
     stream: IO[bytes],
-    members: dict[str, tuple[tuple[int, int], str, zipfile.ZipInfo]],
+    members: dict[str, zipfile.ZipInfo],
 ) -> Iterator[_Member]:
     window = _Window(stream)
-    for name, ((number, kind), digits, info) in sorted(members.items(), key=lambda item: item[1][0]):
-        part = "csm"[kind]
+    for name in sorted(members, key=_member_order):
+        info = members[name]
+        digits = name[4:-6]  # the name is raw/<digits>_<part>.<ext>, lower-case
+        number, part = int(digits), name[-5].casefold()  # casefold: "ſ" matches [csm] without case
         if info.file_size > MAX_MEMBER:
             note = f"{name} is {info.file_size} bytes, more than the {MAX_MEMBER} read: skipped"
             yield number, digits, part, name, b"", note
@@ -450,6 +450,11 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> 
 _ZIP_METHODS = frozenset(
     {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 )  # what zipfile reads (bzip2 and lzma when Python was built with them; else a note through open())
+
+
+def _member_order(name: str) -> tuple[int, int]:
+    """Session order: by number, then request, response, timers."""
+    return int(name[4:-6]), "csm".index(name[-5].casefold())
 
 
 class _Window:
