@@ -8,9 +8,13 @@ Formats:
 
 * **SAZ** (Fiddler): a zip holding ``raw/NN_c.txt`` (the request as sent: request line, headers, body),
   ``raw/NN_s.txt`` (the response as received, chunked or compressed as it came) and ``raw/NN_m.xml``
-  (session timers and flags). Members are read one at a time, in session order. The XML is parsed with
-  entity resolution, DTDs and network access off. A zip whose central directory is missing (a file cut
-  off while Fiddler wrote it) is read member by member from its local headers, up to the cut.
+  (session timers and flags). Members are read one at a time, in session order: a stored or deflated one
+  in one piece from its local header, checked against the directory's size and CRC-32 (inflated by ISA-L
+  when python-isal is installed, else zlib), anything unusual through ``ZipFile.open`` (same bytes, same
+  notes on damage). The XML is parsed with entity resolution, DTDs and network access off (a document of a
+  shape lxml has already read is taken from its quoted values, see :class:`_SessionXml`). A zip whose
+  central directory is missing (a file cut off while Fiddler wrote it) is read member by member from its
+  local headers, up to the cut.
 * **HAR 1.2**: JSON, read entry by entry through ``ijson`` so a large file never sits in memory whole.
   Response bodies may be base64 (``content.encoding``); HAR 1.2 has no way to store a binary request body,
   so ``postData.encoding: "base64"`` (the HAR 1.3 draft; written by mapiprobe and some tools) is accepted,
