@@ -303,8 +303,11 @@ def _status_of(start: list[str]) -> tuple[int | None, str | None, str | None]:
     return None, None, None
 
 
-def _fill_request(ex: CapturedExchange, raw: bytes, source: str, seen: dict[str, _Field]) -> dict[str, str]:
-    """Fill the request side of ``ex``; returns the first value of each request header (redacted)."""
+def _fill_request(
+    ex: CapturedExchange, raw: bytes, source: str, seen: dict[str, _Field], urls: dict[str, str]
+) -> dict[str, str]:
+    """Fill the request side of ``ex``; returns the first value of each request header (redacted).
+    ``urls`` remembers the URLs of this capture redacted (most requests go to a few)."""
     msg = _parse_message(raw, "request", seen)
     if len(msg.start) >= 2:
         ex.method = msg.start[0]
@@ -317,7 +320,12 @@ def _fill_request(ex: CapturedExchange, raw: bytes, source: str, seen: dict[str,
             ex.url = target
     else:
         ex.notes.append(f"{source}: no request line")
-    ex.url = _redact_url(ex.url)
+    url = urls.get(ex.url)
+    if url is None:
+        if len(urls) >= _SEEN_URLS:
+            urls.clear()
+        url = urls[ex.url] = redact_url(ex.url)
+    ex.url = url
     ex.request_headers, first = _redacted(msg)
     ex.request_body = redact_body(msg.header("content-type"), msg.body)
     ex.request_body_truncated = msg.truncated
@@ -344,8 +352,8 @@ def _fill_response(ex: CapturedExchange, raw: bytes, seen: dict[str, _Field]) ->
     return first
 
 
-_redact_url = functools.lru_cache(maxsize=256)(redact_url)
-""":func:`.redact.redact_url` remembered: a capture sends most requests to a few URLs."""
+_SEEN_URLS = 256
+"""Most URLs a capture reader remembers redacted (per capture: nothing unredacted outlives the reading)."""
 
 
 def _redacted_body(headers: Headers, body: bytes) -> bytes:
@@ -611,6 +619,7 @@ def _sessions(cap: Capture, members: Iterator[_Member]) -> Iterator[CapturedExch
     firsts: list[dict[str, str]] = [{}, {}]  # first values of the request's and the response's headers
     session_xml = _SessionXml()
     seen: dict[str, _Field] = {}  # header lines already split
+    urls: dict[str, str] = {}  # URLs already redacted
     for number, digits, part, name, data, note in members:
         if current is not None and current.index != number:
             yield _finish_saz(current, have_response, firsts)
@@ -622,7 +631,7 @@ def _sessions(cap: Capture, members: Iterator[_Member]) -> Iterator[CapturedExch
         if note is not None:
             current.notes.append(note)
         if part == "c":
-            firsts[0] = _fill_request(current, data, name, seen)
+            firsts[0] = _fill_request(current, data, name, seen, urls)
         elif part == "s":
             have_response = True
             if (first := _fill_response(current, data, seen)) is not None:
