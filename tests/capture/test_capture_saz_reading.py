@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from mapiprobe.protocol import capture
 from mapiprobe.protocol.capture import CapturedExchange, read_saz
+from mapiprobe.protocol.httpmsg import dechunk
 from mapiprobe.protocol.redact import _split_commas, redact_headers
 from mapiprobe.transport.capturefile import write_saz
 from tests.hypothesis_profiles import examples
@@ -441,3 +442,58 @@ def test_values_that_would_read_otherwise_in_their_place_are_left_to_lxml(templa
     for value in ("10.0.0.1", "10.0.0.2", "10.0.0.3", "a--b", "it's", "", "~1~"):
         data = capture._XML_DECLARATION + template.format(v=value).encode()
         assert _timers_of(data, reader) == _timers_of(data, capture._SessionXml()), value
+
+
+def _dechunk_bytearray(data: bytes) -> tuple[bytes, str | None]:
+    """httpmsg.dechunk as it was: the chunks gathered in a bytearray, copied out at the end."""
+    out = bytearray()
+    pos, end = 0, len(data)
+    while True:
+        if pos == end:
+            return bytes(out), "the chunked body ends without its last (zero-size) chunk"
+        eol = data.find(b"\r\n", pos, pos + 1024)
+        line = data[pos:eol] if eol >= 0 else data[pos : pos + 1024]
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            if not out:
+                return data, "Transfer-Encoding says chunked but the body is not chunked; taken as it is"
+            return bytes(out), f"bad chunk size {size_text[:20]!r} at byte {pos}"
+        if eol < 0:
+            return bytes(out), f"the chunked body is cut off in a chunk-size line at byte {pos}"
+        pos = eol + 2
+        if size == 0:
+            return bytes(out), None
+        chunk = data[pos : pos + size]
+        out += chunk
+        if len(chunk) < size:
+            return bytes(out), f"the chunked body is cut off: a {size}-byte chunk has only {len(chunk)} bytes"
+        pos += size
+        if data[pos : pos + 2] != b"\r\n":
+            if pos >= end:
+                return bytes(out), "the chunked body ends without its last (zero-size) chunk"
+            return bytes(out), f"a chunk is not followed by CRLF at byte {pos}"
+        pos += 2
+
+
+_CHUNK_PARTS = [
+    b"5\r\nhello\r\n",
+    b"0\r\n\r\n",
+    b"3;x\r\nabc\r\n",
+    b"z\r\n",
+    b"\r\n",
+    b"A\r\n",
+    b"0123456789",
+    b"\r",
+]
+
+
+@settings(max_examples=examples(600), deadline=None)
+@given(
+    st.lists(st.sampled_from([*_CHUNK_PARTS, b" 2 \r\nxy\r\n", b"-1\r\n", b"ff\r\n"]), max_size=7).map(
+        b"".join
+    )
+)
+def test_dechunking_into_a_list_is_dechunking_into_a_bytearray(data: bytes) -> None:
+    assert dechunk(data) == _dechunk_bytearray(data)
