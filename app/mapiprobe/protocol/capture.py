@@ -8,9 +8,13 @@ Formats:
 
 * **SAZ** (Fiddler): a zip holding ``raw/NN_c.txt`` (the request as sent: request line, headers, body),
   ``raw/NN_s.txt`` (the response as received, chunked or compressed as it came) and ``raw/NN_m.xml``
-  (session timers and flags). Members are read one at a time, in session order. The XML is parsed with
-  entity resolution, DTDs and network access off. A zip whose central directory is missing (a file cut
-  off while Fiddler wrote it) is read member by member from its local headers, up to the cut.
+  (session timers and flags). Members are read one at a time, in session order: a stored or deflated one
+  in one piece from its local header, checked against the directory's size and CRC-32 (inflated by ISA-L
+  when python-isal is installed, else zlib), anything unusual through ``ZipFile.open`` (same bytes, same
+  notes on damage). The XML is parsed with entity resolution, DTDs and network access off (a document of a
+  shape lxml has already read is taken from its quoted values, see :class:`_SessionXml`). A zip whose
+  central directory is missing (a file cut off while Fiddler wrote it) is read member by member from its
+  local headers, up to the cut.
 * **HAR 1.2**: JSON, read entry by entry through ``ijson`` so a large file never sits in memory whole.
   Response bodies may be base64 (``content.encoding``); HAR 1.2 has no way to store a binary request body,
   so ``postData.encoding: "base64"`` (the HAR 1.3 draft; written by mapiprobe and some tools) is accepted,
@@ -26,18 +30,20 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import functools
+import importlib
 import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from lxml import etree
 
 from .httpmsg import dechunk, decode_content
-from .redact import header_value, redact_body, redact_headers, redact_url
+from .redact import header_value, redact_body, redact_header, redact_headers, redact_url
 
 MAX_HEAD = 256 * 1024
 """Most bytes of an HTTP head (request line and headers) accepted in a SAZ member."""
@@ -134,46 +140,109 @@ def open_capture(stream: IO[bytes], name: str = "") -> Capture:
 # -- HTTP messages as stored in a SAZ -----------------------------------------------------------------
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "www-authenticate", "proxy-authenticate", "cookie", "set-cookie"}
+)  # the headers redact_header() changes; every other one it returns as it is
 
 
-@dataclass
+@dataclass(slots=True)
 class _Message:
     start: list[str]
     headers: Headers
     body: bytes
-    truncated: bool = False
-    notes: list[str] = field(default_factory=list)
-    wire_bytes: int = 0
-    first: dict[str, str] = field(default_factory=dict)  # lower-case name -> its first value
+    truncated: bool
+    notes: list[str]
+    wire_bytes: int
+    first: dict[str, str]  # lower-case name -> its first value
+    names: tuple[str, ...]  # the lower-case names, in order
 
     def header(self, name: str) -> str | None:
         return self.first.get(name)
 
 
-def _parse_message(data: bytes, what: str, *, request_method: str | None = None) -> _Message:
-    """Split a raw HTTP/1.x message into start line, headers and body; undo chunking and compression."""
+def _head_end(data: bytes) -> tuple[int, int] | None:
+    """Where the head ends: the first ``\r?\n\r?\n`` within MAX_HEAD (start and end of the blank line)."""
+    i = data.find(b"\r\n\r\n", 0, MAX_HEAD)
+    # The usual CRLF head: the first CRLFCRLF is the match unless a bare-LF blank line comes before it.
+    if i >= 0 and data.find(b"\n\n", 0, i) < 0 and data.find(b"\n\r\n", 0, i + 2) < 0:
+        return i, i + 4
     m = _HEAD_END.search(data, 0, MAX_HEAD)
+    return None if m is None else (m.start(), m.end())
+
+
+_Field = tuple[tuple[str, str], str, str]
+"""A header line read: (name, value) as kept, the lower-case name, the value."""
+_SEEN_LINES = 4096
+"""Most header lines a capture reader remembers (most lines recur: Server, Content-Type, X-ClientInfo...)."""
+
+
+def _split_head(
+    text: str, what: str, notes: list[str], seen: dict[str, _Field]
+) -> tuple[list[str], Headers, tuple[str, ...], tuple[str, ...]]:
+    """Start line (split in up to 3 words) and header fields of a head, as ``str.splitlines()`` cuts it:
+    obsolete line folding joined, lines without a colon skipped with a note. Returns the start line, the
+    (name, value) fields, their lower-case names and their values. ``seen`` remembers header lines."""
+    lines = text.splitlines()
+    if len(lines) > 1:  # the usual head: every line "name: value", no folding
+        rest = lines[1:]
+        known: list[_Field | None] = list(map(seen.get, rest))
+        fields = _new_fields(rest, known, seen) if None in known else known
+        if fields is not None:
+            headers, names, values = zip(*fields, strict=True)
+            return lines[0].split(None, 2), headers, names, values
+    return _split_lines(lines, what, notes)
+
+
+def _split_lines(
+    lines: list[str], what: str, notes: list[str]
+) -> tuple[list[str], Headers, tuple[str, ...], tuple[str, ...]]:
+    """:func:`_split_head` line by line: any head (folding, lines without a colon...)."""
+    found: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") and found:  # obsolete line folding
+            found[-1] = (found[-1][0], found[-1][1] + " " + line.strip())
+        elif ":" in line:
+            name, _, value = line.partition(":")
+            found.append((name.strip(), value.strip()))
+        elif line.strip():
+            notes.append(f"a {what} header line without a colon was skipped: {line[:40]!r}")
+    start = lines[0].split(None, 2) if lines else []
+    return start, tuple(found), tuple(name.lower() for name, _ in found), tuple(value for _, value in found)
+
+
+def _new_fields(
+    lines: list[str], known: list[_Field | None], seen: dict[str, _Field]
+) -> list[_Field | None] | None:
+    """``known`` completed with the lines not seen before, or None when one of them is not a plain
+    ``name: value`` line (no colon, or a folded continuation): the caller then reads the head line by line."""
+    for i, old in enumerate(known):
+        if old is None:
+            line = lines[i]
+            name, colon, value = line.partition(":")
+            if not colon or line[:1] in (" ", "\t"):
+                return None
+            name = name.strip()
+            value = value.strip()
+            if len(seen) >= _SEEN_LINES:
+                seen.clear()
+            known[i] = seen[line] = ((name, value), name.lower(), value)
+    return known
+
+
+def _parse_message(
+    data: bytes, what: str, seen: dict[str, _Field], *, request_method: str | None = None
+) -> _Message:
+    """Split a raw HTTP/1.x message into start line, headers and body; undo chunking and compression."""
+    end = _head_end(data)
     notes: list[str] = []
-    if m is None:
+    if end is None:
         head, body = data[:MAX_HEAD], b""
         notes.append(f"the {what} ends inside its headers (no blank line after them): cut off")
     else:
-        head, body = data[: m.start()], data[m.end() :]
-    lines = head.decode("latin-1").splitlines()
-    start = lines[0].split(None, 2) if lines else []
-    headers: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        if line[:1] in (" ", "\t") and headers:  # obsolete line folding
-            headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip())
-        elif ":" in line:
-            name, _, value = line.partition(":")
-            headers.append((name.strip(), value.strip()))
-        elif line.strip():
-            notes.append(f"a {what} header line without a colon was skipped: {line[:40]!r}")
-    first: dict[str, str] = {}
-    for name, value in reversed(headers):
-        first[name.lower()] = value
-    msg = _Message(start, tuple(headers), b"", notes=notes, wire_bytes=len(body), first=first)
+        head, body = data[: end[0]], data[end[1] :]
+    start, headers, names, values = _split_head(head.decode("latin-1"), what, notes, seen)
+    first = dict(zip(names[::-1], values[::-1], strict=True))  # the first value of each name
+    msg = _Message(start, headers, b"", False, notes, len(body), first, names)
     if request_method is not None and _bodyless_response(request_method, _status_of(start)[0]):
         return msg
     transfer = (first.get("transfer-encoding") or "").lower()
@@ -206,6 +275,24 @@ def _parse_message(data: bytes, what: str, *, request_method: str | None = None)
     return msg
 
 
+def _redacted(msg: _Message) -> tuple[Headers, dict[str, str]]:
+    """``redact_headers(msg.headers)``, and the first value of each (lower-case) name in it."""
+    if _SECRET_HEADERS.isdisjoint(msg.first):
+        return msg.headers, msg.first  # nothing to redact: the same fields
+    headers = list(msg.headers)
+    first = dict(msg.first)
+    names = msg.names
+    for low in _SECRET_HEADERS.intersection(first):
+        i = -1
+        for n in range(names.count(low)):
+            i = names.index(low, i + 1)
+            name, value = headers[i]
+            headers[i] = (name, redact_header(name, value))
+            if n == 0:  # the first value of that name is now the redacted one
+                first[low] = headers[i][1]
+    return tuple(headers), first
+
+
 def _bodyless_response(method: str, status: int | None) -> bool:
     return method == "HEAD" or status is None or 100 <= status < 200 or status in (204, 304)
 
@@ -216,8 +303,12 @@ def _status_of(start: list[str]) -> tuple[int | None, str | None, str | None]:
     return None, None, None
 
 
-def _fill_request(ex: CapturedExchange, raw: bytes, source: str) -> None:
-    msg = _parse_message(raw, "request")
+def _fill_request(
+    ex: CapturedExchange, raw: bytes, source: str, seen: dict[str, _Field], urls: dict[str, str]
+) -> dict[str, str]:
+    """Fill the request side of ``ex``; returns the first value of each request header (redacted).
+    ``urls`` remembers the URLs of this capture redacted (most requests go to a few)."""
+    msg = _parse_message(raw, "request", seen)
     if len(msg.start) >= 2:
         ex.method = msg.start[0]
         target = msg.start[1]
@@ -229,27 +320,40 @@ def _fill_request(ex: CapturedExchange, raw: bytes, source: str) -> None:
             ex.url = target
     else:
         ex.notes.append(f"{source}: no request line")
-    ex.url = redact_url(ex.url)
-    ex.request_headers = redact_headers(msg.headers)
+    url = urls.get(ex.url)
+    if url is None:
+        if len(urls) >= _SEEN_URLS:
+            urls.clear()
+        url = urls[ex.url] = redact_url(ex.url)
+    ex.url = url
+    ex.request_headers, first = _redacted(msg)
     ex.request_body = redact_body(msg.header("content-type"), msg.body)
     ex.request_body_truncated = msg.truncated
     ex.notes += msg.notes
+    return first
 
 
-def _fill_response(ex: CapturedExchange, raw: bytes) -> None:
-    if not raw.strip():
+def _fill_response(ex: CapturedExchange, raw: bytes, seen: dict[str, _Field]) -> dict[str, str] | None:
+    """Fill the response side of ``ex``; returns the first value of each response header (redacted), or
+    None when the response is empty."""
+    if not raw[:64].strip() and not raw.strip():
         ex.notes.append("the response is empty (the server closed the connection without answering?)")
-        return
-    msg = _parse_message(raw, "response", request_method=ex.method)
+        return None
+    msg = _parse_message(raw, "response", seen, request_method=ex.method)
     status, reason, version = _status_of(msg.start)
     if status is None:
         ex.notes.append("the response has no HTTP status line")
     ex.status, ex.reason, ex.response_version = status, reason, version
-    ex.response_headers = redact_headers(msg.headers)
+    ex.response_headers, first = _redacted(msg)
     ex.response_body = redact_body(msg.header("content-type"), msg.body)
     ex.response_body_truncated = msg.truncated
     ex.response_wire_bytes = msg.wire_bytes
     ex.notes += msg.notes
+    return first
+
+
+_SEEN_URLS = 256
+"""Most URLs a capture reader remembers redacted (per capture: nothing unredacted outlives the reading)."""
 
 
 def _redacted_body(headers: Headers, body: bytes) -> bytes:
@@ -294,41 +398,168 @@ def _saz_exchanges(cap: Capture, stream: IO[bytes]) -> Iterator[CapturedExchange
     with archive:
         members: dict[str, zipfile.ZipInfo] = {}
         for info in archive.infolist():
-            if _MEMBER.match(info.filename.replace("\\", "/")):
-                members[info.filename.replace("\\", "/").lower()] = info
+            name = info.filename.replace("\\", "/")
+            if _MEMBER.match(name):
+                members[name.lower()] = info
         if not members:
             cap.notes.append("the zip holds no raw/NN_c.txt members: not a Fiddler session archive")
-        yield from _sessions(cap, _zip_members(cap, archive, members))
+        yield from _sessions(cap, _zip_members(cap, archive, stream, members))
+
+
+_Member = tuple[int, str, str, str, bytes, str | None]
+"""A ``raw/NN_[csm]`` member as read: session number, its digits as written, the part (c, s or m), the
+member's (normalised, lower-case) name, its bytes, and a note on damage (or None)."""
+
+FAST_MEMBER = 64 * 1024 * 1024
+"""Largest member (compressed) read in one piece; a larger one is read through ``zipfile`` in slices."""
 
 
 def _zip_members(
-    cap: Capture, archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]
-) -> Iterator[tuple[str, bytes, str | None]]:
-    def order(name: str) -> tuple[int, int]:
-        m = _MEMBER.match(name)
-        assert m is not None
-        return int(m.group(1)), "csm".index(m.group(2).lower())
-
-    for name in sorted(members, key=order):
+    cap: Capture,
+    archive: zipfile.ZipFile,
+    stream: IO[bytes],
+    members: dict[str, zipfile.ZipInfo],
+) -> Iterator[_Member]:
+    window = _Window(stream)
+    for name in sorted(members, key=_member_order):
         info = members[name]
+        digits = name[4:-6]  # the name is raw/<digits>_<part>.<ext>, lower-case
+        number, part = int(digits), name[-5].casefold()  # casefold: "ſ" matches [csm] without case
         if info.file_size > MAX_MEMBER:
-            yield name, b"", f"{name} is {info.file_size} bytes, more than the {MAX_MEMBER} read: skipped"
+            note = f"{name} is {info.file_size} bytes, more than the {MAX_MEMBER} read: skipped"
+            yield number, digits, part, name, b"", note
             continue
-        data = bytearray()
-        note = None
+        if info.flag_bits & 0x41:  # traditional (bit 0) or strong (bit 6) encryption
+            note = f"{name} is encrypted in the zip (a SAZ saved with a password?): not read"
+            yield number, digits, part, name, b"", note
+            continue
+        if info.compress_type not in _ZIP_METHODS:
+            note = (
+                f"{name} is packed with zip compression method {info.compress_type}, "
+                "which cannot be read here: not read"
+            )
+            yield number, digits, part, name, b"", note
+            continue
+        data = _read_member_fast(window, info)
+        if data is not None:
+            yield number, digits, part, name, data, None
+            continue
+        yield number, digits, part, name, *_read_member(archive, info, name)
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> tuple[bytes, str | None]:
+    """A member through ``ZipFile.open``, 1 MiB at a time: its bytes, and a note when it is damaged."""
+    data = bytearray()
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(1 << 20):
+                data += chunk
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError) as exc:
+        return bytes(data), f"{name} is damaged in the zip ({exc}); {len(data)} byte(s) of it could be read"
+    return bytes(data), None
+
+
+_ZIP_METHODS = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)  # what zipfile reads (bzip2 and lzma when Python was built with them; else a note through open())
+
+
+def _member_order(name: str) -> tuple[int, int]:
+    """Session order: by number, then request, response, timers."""
+    return int(name[4:-6]), "csm".index(name[-5].casefold())
+
+
+class _Window:
+    """A seekable stream read 1 MiB at a time: members stored one after another cost no seek or read each."""
+
+    __slots__ = ("base", "buf", "stream")
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.base = 0
+        self.buf = b""
+
+    def span(self, offset: int, size: int) -> tuple[bytes, int]:
+        """Bytes that hold the file's ``[offset, offset + size)`` from the position returned (fewer when the
+        file ends before)."""
+        pos = offset - self.base
+        if pos < 0 or pos + size > len(self.buf):
+            self.stream.seek(offset)
+            self.buf = self.stream.read(max(size, 1 << 20))
+            self.base, pos = offset, 0
+        return self.buf, pos
+
+
+def _read_member_fast(window: _Window, info: zipfile.ZipInfo) -> bytes | None:
+    """The bytes of a stored or deflated member read in one piece and checked against its CRC, or None
+    when anything about it is unusual (damaged, cut off, another method, flags): then ``zipfile`` reads it,
+    and says what is wrong exactly as before.
+
+    Accepts only what ``ZipFile.open`` would read to the same bytes: the local header's signature and name
+    match the directory, the compressed data is all there, the deflate stream ends, the size is the one the
+    directory announces and the CRC-32 matches.
+    """
+    method, csize, size = info.compress_type, info.compress_size, info.file_size
+    if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x61 or not size:
+        return None
+    if csize > FAST_MEMBER:
+        return None
+    offset = info.header_offset
+    buf, pos = window.span(offset, _LOCAL.size + len(info.orig_filename) + len(info.extra) + csize)
+    if len(buf) < pos + _LOCAL.size:
+        return None
+    sig, _, flags, _, _, _, _, _, _, name_len, extra_len = _LOCAL.unpack_from(buf, pos)
+    if sig != b"PK\x03\x04":
+        return None
+    start = _LOCAL.size + name_len + extra_len
+    if len(buf) < pos + start + csize:  # the local extra field is longer than the directory's
+        buf, pos = window.span(offset, start + csize)
+        if len(buf) < pos + start + csize:
+            return None
+    name = buf[pos + _LOCAL.size : pos + _LOCAL.size + name_len]
+    try:  # as ZipFile.open decodes it (ASCII reads the same in UTF-8 and cp437, and fastest)
+        local_name = name.decode("ascii" if name.isascii() else "utf-8" if flags & 0x800 else "cp437")
+    except UnicodeDecodeError:
+        return None
+    if local_name != info.orig_filename:
+        return None
+    end = getattr(info, "_end_offset", None)  # Python 3.11.8+, 3.12.2+: ZipFile.open refuses overlaps
+    if end is not None and offset + start + csize > end:
+        return None
+    start += pos
+    if method == zipfile.ZIP_STORED:
+        if csize != size:
+            return None
+        data = buf[start : start + csize]
+    else:
+        inflater = _INFLATE.decompressobj(-15)
         try:
-            with archive.open(info) as member:
-                while chunk := member.read(1 << 20):
-                    data += chunk
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-            note = f"{name} is damaged in the zip ({exc}); {len(data)} byte(s) of it could be read"
-        yield name, bytes(data), note
+            data = inflater.decompress(memoryview(buf)[start : start + csize], size + 1)
+        except Exception:  # zlib.error, IsalError...: ZipFile.open says what is wrong
+            return None
+        if len(data) != size or not inflater.eof:
+            return None
+    if _INFLATE.crc32(data) != info.CRC:
+        return None
+    return data
+
+
+def _inflate_module() -> Any:
+    """``isal.isal_zlib`` when it is installed (the ``fast`` extra: ISA-L inflates about twice as fast as
+    zlib, to the same bytes), else ``zlib``."""
+    try:
+        return importlib.import_module("isal.isal_zlib")
+    except ImportError:
+        return zlib
+
+
+_INFLATE: Any = _inflate_module()
 
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 
 
-def _scan_local_members(cap: Capture, stream: IO[bytes]) -> Iterator[tuple[str, bytes, str | None]]:
+def _scan_local_members(cap: Capture, stream: IO[bytes]) -> Iterator[_Member]:
     """Zip members from their local headers, in file order, up to the first damage (no directory)."""
     while True:
         head = stream.read(_LOCAL.size)
@@ -348,8 +579,9 @@ def _scan_local_members(cap: Capture, stream: IO[bytes]) -> Iterator[tuple[str, 
         else:
             cap.notes.append(f"{name}: zip method {method} cannot be read without the zip directory")
             return
-        if _MEMBER.match(name):
-            yield name, data, note
+        m = _MEMBER.match(name)
+        if m:
+            yield int(m.group(1)), m.group(1), m.group(2).casefold(), name, data, note
         if note is not None:
             return
         if flags & 0x08:  # a data descriptor follows: optional signature, CRC, sizes
@@ -380,69 +612,185 @@ def _inflate_member(stream: IO[bytes], name: str, csize: int | None) -> tuple[by
     return bytes(out), None
 
 
-def _sessions(cap: Capture, members: Iterator[tuple[str, bytes, str | None]]) -> Iterator[CapturedExchange]:
+def _sessions(cap: Capture, members: Iterator[_Member]) -> Iterator[CapturedExchange]:
     """Group ``raw/NN_[csm]`` members (in session order) into exchanges."""
     current: CapturedExchange | None = None
     have_response = False
-    for name, data, note in members:
-        m = _MEMBER.match(name)
-        assert m is not None
-        number, part = int(m.group(1)), m.group(2).lower()
+    firsts: list[dict[str, str]] = [{}, {}]  # first values of the request's and the response's headers
+    session_xml = _SessionXml()
+    seen: dict[str, _Field] = {}  # header lines already split
+    urls: dict[str, str] = {}  # URLs already redacted
+    for number, digits, part, name, data, note in members:
         if current is not None and current.index != number:
-            yield _finish_saz(current, have_response)
+            yield _finish_saz(current, have_response, firsts)
             current = None
         if current is None:
-            current = CapturedExchange(number, "", "", source=f"raw/{m.group(1)}")
+            current = CapturedExchange(number, "", "", source=f"raw/{digits}")
             have_response = False
+            firsts = [{}, {}]
         if note is not None:
             current.notes.append(note)
         if part == "c":
-            _fill_request(current, data, name)
+            firsts[0] = _fill_request(current, data, name, seen, urls)
         elif part == "s":
             have_response = True
-            _fill_response(current, data)
+            if (first := _fill_response(current, data, seen)) is not None:
+                firsts[1] = first
         else:
-            _read_session_xml(current, data)
+            _read_session_xml(current, data, session_xml)
     if current is not None:
-        yield _finish_saz(current, have_response)
+        yield _finish_saz(current, have_response, firsts)
 
 
-def _finish_saz(ex: CapturedExchange, have_response: bool) -> CapturedExchange:
+def _finish_saz(ex: CapturedExchange, have_response: bool, firsts: list[dict[str, str]]) -> CapturedExchange:
     if not ex.method:
         ex.notes.append("the capture holds no request for this session")
     if not have_response:
         ex.notes.append("no response stored for this session (aborted, or still running when saved)")
+    ex._index = (ex.request_headers, ex.response_headers, firsts[0], firsts[1])  # header() needs no pass
     return ex
 
 
 def _xml_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    """A parser for one capture (lxml parsers must not be shared between threads): no entities, no DTD,
+    no network; ``collect_ids`` off as nothing here looks elements up by ID."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, collect_ids=False
+    )
 
 
-def _read_session_xml(ex: CapturedExchange, data: bytes) -> None:
-    if b"<!DOCTYPE" in data[:4096].upper():
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)  # bytes: ASCII case only, as bytes.upper()
+
+
+def _read_session_xml(ex: CapturedExchange, data: bytes, reader: _SessionXml) -> None:
+    if _DOCTYPE.search(data, 0, 4096):
         ex.notes.append(f"the session's timers ({ex.source}_m.xml) carry a DOCTYPE: not read (entities)")
         return
+    if reader.read_known(ex, data):
+        return
     try:
-        root = etree.fromstring(data, _xml_parser())
+        root = etree.fromstring(data, reader.parser)
     except etree.XMLSyntaxError as exc:
         ex.notes.append(f"the session's timers ({ex.source}_m.xml) are not readable XML: {exc}")
         return
+    timers = root.iter("{*}SessionTimers", "SessionTimers")
+    flags = root.iter("{*}SessionFlag", "SessionFlag")
+    _fill_timers(ex, [t.get for t in timers], [f.get for f in flags])
+
+
+_Get = Callable[[str], str | None]
+_COUNTS = ("DNSTime", "TCPConnectTime", "HTTPSHandshakeTime", "GatewayTime")  # whole milliseconds
+
+
+def _fill_timers(ex: CapturedExchange, timers: Iterable[_Get], flags: Iterable[_Get]) -> None:
+    """Timers and peer address from the attributes of the SessionTimers and SessionFlag elements, each
+    list in document order (``get`` of each element)."""
     marks: dict[str, float] = {}
-    for timers in root.iter("{*}SessionTimers", "SessionTimers"):
-        for name in _TIMERS:
-            when = _iso_time(timers.get(name))
+    for get in timers:
+        for name, when in zip(_TIMERS, map(_timer_time, map(get, _TIMERS)), strict=True):
             if when is not None and when > 0:
                 marks[name] = when
-        for name in ("DNSTime", "TCPConnectTime", "HTTPSHandshakeTime", "GatewayTime"):
-            value = timers.get(name)
+        for name in _COUNTS:
+            value = get(name)
             if value and value.lstrip("-").isdigit() and int(value) >= 0:
                 marks[name] = float(value)
-    for flag in root.iter("{*}SessionFlag", "SessionFlag"):
-        if (flag.get("N") or "").lower() == "x-hostip" and flag.get("V"):
-            ex.peer_address = flag.get("V")
+    for get in flags:
+        if (get("N") or "").lower() == "x-hostip" and get("V"):
+            ex.peer_address = get("V")
     ex.started_at = marks.get("ClientBeginRequest") or marks.get("ClientConnected")
     ex.timings = _saz_timings(marks)
+
+
+_XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>'
+_PLAIN_VALUE = bytes(range(0x20, 0x7F)).translate(None, b"\"&'<>]")  # changes no parse where it stands
+_SHAPES = 64
+"""Most document shapes a capture reader remembers."""
+
+
+@dataclass(slots=True)
+class _Shape:
+    """Where, in a document of one shape, the attributes read are: the index of each quoted value (in the
+    document split at double quotes) that is the value of a SessionTimers attribute or of a SessionFlag's
+    ``N`` and ``V``, per element in document order."""
+
+    timers: list[tuple[tuple[str, ...], tuple[int, ...]]]  # per element: attribute names, value indexes
+    flags: list[tuple[tuple[str, ...], tuple[int, ...]]]
+
+
+class _SessionXml:
+    """Reads the ``_m.xml`` documents of one capture: an lxml parser, and the shapes of documents seen.
+
+    Fiddler writes every session's document from one template: only the double-quoted values change. The
+    *shape* of a document is its text with those values left out. The second time a shape comes, lxml parses
+    it once with a marker in place of each value, and the markers found in the SessionTimers and SessionFlag
+    attributes say which value is which: lxml itself tells. After that a document of that shape whose values
+    are plain (printable ASCII without ``"&'<>]``, so that no value can change how the rest parses or be
+    changed by the parser) is read by splitting it at its quotes, and gives what lxml would give. Anything
+    else (a shape with comments, namespaces, a DOCTYPE, single quotes inside values...) is parsed by lxml.
+    """
+
+    def __init__(self) -> None:
+        self.parser = _xml_parser()
+        self.shapes: dict[str, _Shape | int | None] = {}  # seen once (1), known, or not to be known (None)
+
+    def read_known(self, ex: CapturedExchange, data: bytes) -> bool:
+        """Fill ``ex`` from a document of a known shape; False when lxml is to parse it."""
+        if not data.startswith(_XML_DECLARATION):
+            return False
+        parts = data[len(_XML_DECLARATION) :].decode("latin-1").split('"')
+        if len(parts) % 2 == 0 or "".join(parts[1::2]).encode("latin-1").translate(None, _PLAIN_VALUE):
+            return False
+        key = '""'.join(parts[0::2])
+        shape = self.shapes.get(key, 0)
+        if shape == 0:  # a new shape: parsed by lxml (most shapes of a capture come many times)
+            if len(self.shapes) >= _SHAPES:
+                self.shapes.clear()
+            self.shapes[key] = 1
+            return False
+        if shape == 1:  # the second of its shape: learn where its values are
+            shape = self.shapes[key] = self._learn(parts)
+        if not isinstance(shape, _Shape):
+            return False
+        value = parts.__getitem__
+        timers = [dict(zip(names, map(value, where), strict=True)).get for names, where in shape.timers]
+        flags = [dict(zip(names, map(value, where), strict=True)).get for names, where in shape.flags]
+        _fill_timers(ex, timers, flags)
+        return True
+
+    def _learn(self, parts: list[str]) -> _Shape | None:
+        """The shape of a document split at its quotes, from lxml's reading of it with markers for values."""
+        markup = "".join(parts[0::2])
+        if "xml" in markup or "<!" in markup or "~" in markup:
+            return None  # namespaces, xml:space..., comments, CDATA, DOCTYPE: their values matter
+        marked = list(parts)
+        marked[1::2] = [f"~{i}~" for i in range(1, len(parts), 2)]  # "~": no marker can be in the markup
+        try:
+            root = etree.fromstring(_XML_DECLARATION + '"'.join(marked).encode("latin-1"), self.parser)
+        except etree.XMLSyntaxError:
+            return None
+        shape = _Shape([], [])
+        for found, names in (
+            (shape.timers, (*_TIMERS, *_COUNTS)),
+            (shape.flags, ("N", "V")),
+        ):
+            tag = "SessionTimers" if found is shape.timers else "SessionFlag"
+            for element in root.iter("{*}" + tag, tag):
+                attrs = [(name, element.get(name)) for name in names]
+                present = [(name, value) for name, value in attrs if value is not None]
+                if any(not _is_marker(value, len(parts)) for _, value in present):
+                    return None  # a value made of more than one quoted piece
+                found.append(
+                    (tuple(name for name, _ in present), tuple(int(value[1:-1]) for _, value in present))
+                )
+        return shape
+
+
+def _is_marker(value: str, parts: int) -> bool:
+    """``~<i>~`` for an odd ``i`` below ``parts``: one whole quoted value of the document."""
+    digits = value[1:-1]
+    if len(value) < 3 or value[0] != "~" or value[-1] != "~" or not (digits.isascii() and digits.isdigit()):
+        return False
+    return int(digits) % 2 == 1 and int(digits) < parts
 
 
 def _iso_time(text: str | None) -> float | None:
@@ -455,6 +803,10 @@ def _iso_time(text: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=_dt.UTC)
     return when.timestamp()
+
+
+_timer_time = functools.lru_cache(maxsize=1024)(_iso_time)
+""":func:`_iso_time` remembered: the 12 timers of a session share a few distinct times."""
 
 
 def _saz_timings(marks: dict[str, float]) -> dict[str, float]:

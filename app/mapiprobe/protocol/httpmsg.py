@@ -74,12 +74,12 @@ def dechunk(data: bytes) -> tuple[bytes, str | None]:
     arrive; a body that is not chunked at all (a capture tool that already removed the framing but kept
     the header) is returned unchanged with a note.
     """
-    out = bytearray()
+    out: list[bytes] = []  # joined at the end: one chunk (the usual case) is returned as it is
     pos = 0
     end = len(data)
     while True:
         if pos == end:
-            return bytes(out), "the chunked body ends without its last (zero-size) chunk"
+            return b"".join(out), "the chunked body ends without its last (zero-size) chunk"
         eol = data.find(b"\r\n", pos, pos + 1024)
         line = data[pos:eol] if eol >= 0 else data[pos : pos + 1024]
         size_text = line.split(b";", 1)[0].strip()
@@ -88,21 +88,22 @@ def dechunk(data: bytes) -> tuple[bytes, str | None]:
         except ValueError:
             if not out:
                 return data, "Transfer-Encoding says chunked but the body is not chunked; taken as it is"
-            return bytes(out), f"bad chunk size {size_text[:20]!r} at byte {pos}"
+            return b"".join(out), f"bad chunk size {size_text[:20]!r} at byte {pos}"
         if eol < 0:
-            return bytes(out), f"the chunked body is cut off in a chunk-size line at byte {pos}"
+            return b"".join(out), f"the chunked body is cut off in a chunk-size line at byte {pos}"
         pos = eol + 2
         if size == 0:
-            return bytes(out), None  # trailers, if any, are ignored
+            return b"".join(out), None  # trailers, if any, are ignored
         chunk = data[pos : pos + size]
-        out += chunk
+        out.append(chunk)
         if len(chunk) < size:
-            return bytes(out), f"the chunked body is cut off: a {size}-byte chunk has only {len(chunk)} bytes"
+            note = f"the chunked body is cut off: a {size}-byte chunk has only {len(chunk)} bytes"
+            return b"".join(out), note
         pos += size
         if data[pos : pos + 2] != b"\r\n":
             if pos >= end:
-                return bytes(out), "the chunked body ends without its last (zero-size) chunk"
-            return bytes(out), f"a chunk is not followed by CRLF at byte {pos}"
+                return b"".join(out), "the chunked body ends without its last (zero-size) chunk"
+            return b"".join(out), f"a chunk is not followed by CRLF at byte {pos}"
         pos += 2
 
 

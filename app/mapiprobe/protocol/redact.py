@@ -41,24 +41,30 @@ def _redact_authorization(value: str) -> str:
     return f"{scheme[0]} {REDACTED}"
 
 
+_COMMA_QUOTE_ESCAPE = re.compile(r'[,"\\]')
+
+
 def _split_commas(value: str) -> list[str]:
-    """Split on commas that are not inside a quoted string."""
-    items: list[str] = []
-    cur: list[str] = []
-    quoted = escaped = False
-    for ch in value:
-        if escaped:
-            escaped = False
-        elif ch == "\\" and quoted:
-            escaped = True
+    """Split on commas that are not inside a quoted string (a backslash in one escapes the next character)."""
+    if '"' not in value:  # nothing quoted: every comma splits
+        return [item.strip() for item in value.split(",") if item.strip()]
+    cuts: list[int] = []
+    quoted = False
+    escaped_at = -1  # the position of the character a backslash escapes
+    for m in _COMMA_QUOTE_ESCAPE.finditer(value):  # only the three characters that matter
+        at = m.start()
+        if at == escaped_at:
+            continue
+        ch = value[at]
+        if ch == "\\":
+            if quoted:
+                escaped_at = at + 1
         elif ch == '"':
             quoted = not quoted
-        elif ch == "," and not quoted:
-            items.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    items.append("".join(cur))
+        elif not quoted:
+            cuts.append(at)
+    starts = [0, *(at + 1 for at in cuts)]
+    items = [value[a:b] for a, b in zip(starts, [*cuts, len(value)], strict=True)]
     return [item.strip() for item in items if item.strip()]
 
 
