@@ -72,8 +72,11 @@ def body_decoder(request_type: str, direction: str) -> Callable[[BodyDecoder], B
 
 
 def find_body_decoder(request_type: str, direction: str) -> BodyDecoder | None:
-    kinds()  # make sure every codec module has registered
-    return _BODIES.get((request_type.lower(), direction))
+    found = _BODIES.get((request_type.lower(), direction))
+    if found is None:  # the codec modules may not all have registered yet: import them, then look again
+        _register_all()
+        found = _BODIES.get((request_type.lower(), direction))
+    return found
 
 
 def body_request_types(direction: str) -> list[str]:
@@ -81,10 +84,13 @@ def body_request_types(direction: str) -> list[str]:
     return sorted(rt for rt, d in _BODIES if d == direction)
 
 
-def kinds() -> dict[str, DecodeKind]:
-    """All registered kinds, after importing every codec module that registers some."""
+def _register_all() -> None:
     from . import kinds as _all  # noqa: F401 - imported for its registrations
 
+
+def kinds() -> dict[str, DecodeKind]:
+    """All registered kinds, after importing every codec module that registers some."""
+    _register_all()
     return dict(sorted(_KINDS.items()))
 
 
