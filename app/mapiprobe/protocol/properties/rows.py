@@ -446,6 +446,7 @@ def _fast_row(
     values: list[PropertyValue] = []
     append = values.append
     value: Any
+    key: Any = None
     for tag, kind, extra, memo in columns[row_flag]:
         if row_flag:  # FlaggedPropertyRow: a Flag before each value (MS-OXCDATA 2.11.5)
             flag = data[pos]
@@ -467,7 +468,7 @@ def _fast_row(
                 continue
         if kind <= _K_AB_STRING:  # PtypString
             if kind and not data[pos]:  # address book, HasValue 0
-                value = None
+                value = key = None
                 pos += 1
             else:
                 start = pos + kind  # past the HasValue byte in the address book
@@ -483,20 +484,19 @@ def _fast_row(
                 pos = stop + 2
                 if memo is not None:
                     pv = memo.get(raw)
-                    if pv is None:
-                        pv = memo[raw] = _new_value(tag, _utf16le_decode(raw, "strict", True)[0], flag)
-                    append(pv)
-                    continue
+                    if pv is not None:
+                        append(pv)
+                        continue
+                    key = raw
                 value = _utf16le_decode(raw, "strict", True)[0]
         elif kind == _K_INT32:
-            value = _unpack_i32(data, pos)[0]
+            key = value = _unpack_i32(data, pos)[0]
             pos += 4
             if memo is not None:
                 pv = memo.get(value)
-                if pv is None:
-                    pv = memo[value] = _new_value(tag, value, flag)
-                append(pv)
-                continue
+                if pv is not None:
+                    append(pv)
+                    continue
         elif kind == _K_TIME:
             value = FileTime(_unpack_u64(data, pos)[0])
             pos += 8
@@ -504,14 +504,13 @@ def _fast_row(
             value = _new_int(extra, _unpack_u64(data, pos)[0])  # FolderId(...) without its range check
             pos += 8
         elif kind == _K_BOOLEAN:
-            value = data[pos] != 0
+            key = value = data[pos] != 0
             pos += 1
             if memo is not None:
                 pv = memo.get(value)
-                if pv is None:
-                    pv = memo[value] = _new_value(tag, value, flag)
-                append(pv)
-                continue
+                if pv is not None:
+                    append(pv)
+                    continue
         elif kind == _K_BINARY:
             start = pos + 2
             pos = start + _unpack_u16(data, pos)[0]
@@ -551,6 +550,8 @@ def _fast_row(
         _set_value(pv, value)
         _set_flag(pv, flag)
         append(pv)
+        if memo is not None:  # a memoised kind's value met for the first time in this batch
+            memo[key] = pv
     if pos > end:
         raise _NotFast
     row = _new(PropertyRow)
