@@ -410,14 +410,6 @@ _unpack_u64 = struct.Struct("<Q").unpack_from
 _utf16le_decode = codecs.utf_16_le_decode
 
 
-def _new_value(tag: PropertyTag, value: Any, flag: int | None) -> PropertyValue:
-    pv = _new(PropertyValue)
-    _set_tag(pv, tag)
-    _set_value(pv, value)
-    _set_flag(pv, flag)
-    return pv
-
-
 def _fast_row(
     r: Reader,
     data: bytes,
