@@ -179,7 +179,8 @@ class PropertyRow:
         display types, a contents table few message classes and flags.
         """
         rows: list[PropertyRow] = [] if into is None else into
-        plan = _fast_plan(tuple(columns), ctx, encoding) if count else None
+        key = tuple(columns)
+        plan = _fast_plan(key, ctx, encoding) if count else None
         if plan is None:
             for _ in range(count):
                 rows.append(cls.decode(r, columns, ctx, encoding=encoding))
@@ -187,7 +188,10 @@ class PropertyRow:
         data, pos, end = r.window()
         append = rows.append
         shared: dict[tuple[PropertyTag, int | None], PropertyValue] = {}
-        batch = (_batch_columns(plan), _batch_columns(plan))  # standard rows, flagged rows
+        if count < _MEMO_MIN:
+            batch = _plain_columns(key, ctx, encoding)
+        else:
+            batch = (_batch_columns(plan), _batch_columns(plan))  # standard rows, flagged rows
         for i in range(count):
             if i == _MEMO_CHECK:
                 batch = (_prune(batch[0]), _prune(batch[1]))
@@ -384,6 +388,21 @@ _MEMO_KEEP = 48
 def _batch_columns(plan: _FastPlan) -> _BatchColumns:
     """The plan with a fresh memo (raw value -> PropertyValue) for the columns of a kind in _MEMO_KINDS."""
     return tuple((tag, kind, extra, {} if kind in _MEMO_KINDS else None) for tag, kind, extra in plan)
+
+
+_MEMO_MIN = 4
+"""Batches of fewer rows (a RopGetPropertiesSpecific row, a RopFindRow row) memoise nothing."""
+
+
+@functools.lru_cache(maxsize=128)
+def _plain_columns(
+    columns: tuple[int, ...], ctx: Context, encoding: str
+) -> tuple[_BatchColumns, _BatchColumns]:
+    """The fast plan of ``columns`` without memos, for standard and flagged rows: immutable, so made once."""
+    plan = _fast_plan(columns, ctx, encoding)
+    assert plan is not None
+    batch = tuple((tag, kind, extra, None) for tag, kind, extra in plan)
+    return batch, batch
 
 
 def _prune(columns: _BatchColumns) -> _BatchColumns:

@@ -628,7 +628,7 @@ def _need_columns(r: Reader, s: Scope, what: str) -> tuple[int, ...]:
 
 
 def _rd_row(r: Reader, s: Scope) -> PropertyRow:
-    return PropertyRow.decode(r, _need_columns(r, s, "this response"), Context.ROP)
+    return PropertyRow.decode_many(r, _need_columns(r, s, "this response"), 1, Context.ROP)[0]
 
 
 def _wr_row(w: Writer, v: Any, s: Scope) -> None:
@@ -680,7 +680,7 @@ class RecipientProperties(Field):
         if s.columns is None or n > len(s.columns):
             s.values[self.name] = r.rest()
         else:
-            s.values[self.name] = PropertyRow.decode(r, s.columns[:n], Context.ROP)
+            s.values[self.name] = PropertyRow.decode_many(r, s.columns[:n], 1, Context.ROP)[0]
 
     def write(self, w: Writer, s: Scope) -> None:
         v = self.get(s)
