@@ -1,5 +1,5 @@
 """PropertyRow: StandardPropertyRow / FlaggedPropertyRow (MS-OXCDATA 2.8.1) and AddressBookPropertyRow
-(MS-OXCMAPIHTTP 2.2.1.7), with the batch decoder for pages of address book rows. Part of
+(MS-OXCMAPIHTTP 2.2.1.7), with the batch decoder for pages of rows (RopQueryRows, GAL pages). Part of
 :mod:`mapiprobe.protocol.properties`."""
 
 from __future__ import annotations
