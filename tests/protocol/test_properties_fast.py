@@ -655,7 +655,7 @@ def repeating_rop_buffers(draw: st.DrawFn) -> tuple[tuple[int, ...], bytes, int]
     return cols, b"".join(out), count
 
 
-@EXAMPLES
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(repeating_rop_buffers(), st.data())
 def test_repeated_rop_values_are_shared_and_equal(
     case: tuple[tuple[int, ...], bytes, int], data: st.DataObject
@@ -742,6 +742,56 @@ def test_query_rows_response_uses_the_batch_decoder() -> None:
     assert isinstance(decoded, RopQueryRowsResponse)
     assert [canon(row) for row in decoded.row_data] == [canon(row) for row in rows]
     assert len({id(row.values[1]) for row in decoded.row_data}) == 1
+
+
+def _general_rows(raw: bytes, base: int, cols: tuple[int, ...], count: int) -> Any:
+    """What PropertyRow.decode gives row by row: ("rows", rows, offset after them) or ("error", ...)."""
+    r = Reader(raw, base=base)
+    rows: list[PropertyRow] = []
+    try:
+        general(r, cols, count, rows, ROP)
+    except ProtocolError as exc:
+        return "error", (type(exc), exc.offset, exc.message), [canon(row) for row in rows]
+    return "rows", [canon(row) for row in rows], r.offset
+
+
+def _response_rows(cls: Any, head: bytes, raw: bytes, cols: tuple[int, ...], name: str | None) -> Any:
+    """Decode a response body (``head`` then the rows) with ``cls``: the same shape as _general_rows."""
+    from mapiprobe.protocol.rops.base import ResponseContext
+
+    r = Reader(head + raw)
+    try:
+        response = cls.decode_body(r, ResponseContext(columns=cols))
+    except ProtocolError as exc:
+        return "error", (type(exc), exc.offset, exc.message)
+    rows = response.values[name] if name else [response.row_data]
+    return "rows", [canon(row) for row in rows], r.offset
+
+
+@EXAMPLES
+@given(rop_buffers(), st.data())
+def test_expand_row_and_get_properties_specific_rows(
+    case: tuple[tuple[int, ...], bytes, int], data: st.DataObject
+) -> None:
+    """RopExpandRow's RowData (layout Rows) and RopGetPropertiesSpecific's row go through decode_many: the
+    rows PropertyRow.decode reads one by one and the offset after them, or its error (type, offset,
+    message)."""
+    from mapiprobe.protocol.rops import RESPONSES, RopId
+    from mapiprobe.protocol.rops.property import RopGetPropertiesSpecificResponse
+
+    expand_row = RESPONSES[RopId.RopExpandRow]
+    cols, raw, count = case
+    raw = data.draw(mutated(raw))
+    for cls, head, n, name in (
+        (expand_row, Writer().u8(0).u32(0).u32(count).u16(count).getvalue(), count, "RowData"),
+        (RopGetPropertiesSpecificResponse, Writer().u8(0).u32(0).getvalue(), 1, None),
+    ):
+        if n > len(raw):  # RopExpandRow checks its RowCount against the bytes left before any row
+            continue
+        expected = _general_rows(raw, len(head), cols, n)
+        if expected[0] == "error":
+            expected = expected[:2]  # a response keeps no partial rows
+        assert _response_rows(cls, head, raw, cols, name) == expected
 
 
 # -- the slotted value classes keep their behaviour -----------------------------------------------------
