@@ -1,5 +1,5 @@
 """PropertyRow: StandardPropertyRow / FlaggedPropertyRow (MS-OXCDATA 2.8.1) and AddressBookPropertyRow
-(MS-OXCMAPIHTTP 2.2.1.7), with the batch decoder for pages of address book rows. Part of
+(MS-OXCMAPIHTTP 2.2.1.7), with the batch decoder for pages of rows (RopQueryRows, GAL pages). Part of
 :mod:`mapiprobe.protocol.properties`."""
 
 from __future__ import annotations
@@ -172,28 +172,31 @@ class PropertyRow:
         same error at the same offset if a row is wrong. Each row goes into ``into`` (returned) as soon as
         it is read, so a caller that reports partial results keeps the rows before a fault.
 
-        AddressBookPropertyRows whose columns all have a concrete type are read straight from the buffer
-        by :func:`_fast_row`; a row it does not take on (or that is wrong) is read again from its first
-        byte by :meth:`decode`. Rows of one call share equal values of a column (the same immutable
-        :class:`PropertyValue`) where they repeat: a GAL page has few titles, departments or display types.
+        Rows whose columns all have a concrete type (ROP rows and AddressBookPropertyRows alike) are read
+        straight from the buffer by :func:`_fast_row`; a row it does not take on (or that is wrong) is read
+        again from its first byte by :meth:`decode`. Rows of one call share equal values of a column (the
+        same immutable :class:`PropertyValue`) where they repeat: a GAL page has few titles, departments or
+        display types, a contents table few message classes and flags.
         """
         rows: list[PropertyRow] = [] if into is None else into
-        plan = _fast_plan(tuple(columns), ctx, encoding) if count else None
+        key = tuple(columns)
+        plan = _fast_plan(key, ctx, encoding) if count else None
         if plan is None:
             for _ in range(count):
                 rows.append(cls.decode(r, columns, ctx, encoding=encoding))
             return rows
         data, pos, end = r.window()
-        if end != len(data):
-            data = data[:end]  # so that indexing, unpacking and find() stop at the window's end
         append = rows.append
         shared: dict[tuple[PropertyTag, int | None], PropertyValue] = {}
-        batch = (_batch_columns(plan), _batch_columns(plan))  # standard rows, flagged rows
+        if count < _MEMO_MIN:
+            batch = _plain_columns(key, ctx, encoding)
+        else:
+            batch = (_batch_columns(plan), _batch_columns(plan))  # standard rows, flagged rows
         for i in range(count):
             if i == _MEMO_CHECK:
                 batch = (_prune(batch[0]), _prune(batch[1]))
             try:
-                row, after = _fast_row(r, data, pos, batch, encoding, shared=shared)
+                row, after = _fast_row(r, data, pos, end, batch, encoding=encoding, shared=shared)
             except Exception:  # anything unusual: the general decoder reads the row and names any fault
                 r.move_to(pos)
                 row = cls.decode(r, columns, ctx, encoding=encoding)
@@ -295,43 +298,86 @@ AddressBookPropertyRow = PropertyRow
 """MS-OXCMAPIHTTP 2.2.1.7: the same structure; decode/encode it with ``ctx=Context.ADDRESS_BOOK``."""
 
 
-# -- batch decoding of AddressBookPropertyRows ------------------------------------------------------------
+# -- batch decoding --------------------------------------------------------------------------------------
 #
-# A GAL page is hundreds of rows of the same columns. _fast_row reads one row straight from the bytes with
-# local variables (no Reader call per field) and builds the frozen PropertyValue/PropertyRow objects through
-# their slot descriptors (no dataclass __init__). It must give exactly what PropertyRow.decode gives
-# (tests/protocol/test_properties_fast.py checks this on random and broken rows); on anything else it raises
-# and PropertyRow.decode_many reads the row again with PropertyRow.decode, which reports the fault.
+# A GAL page is hundreds of rows of the same columns, and so is a RopQueryRows response of a contents
+# table. _fast_row reads one row straight from the bytes with local variables (no Reader call per field)
+# and builds the frozen PropertyValue/PropertyRow objects through their slot descriptors (no dataclass
+# __init__). It must give exactly what PropertyRow.decode gives (tests/protocol/test_properties_fast.py
+# checks this on random and broken rows of both contexts); on anything else it raises and
+# PropertyRow.decode_many reads the row again with PropertyRow.decode, which reports the fault.
 
-_K_STRING, _K_STRING8, _K_BINARY, _K_INT32, _K_BOOLEAN, _K_ERROR_CODE, _K_TIME, _K_READER = range(8)
-_FAST_KINDS: dict[int, int] = {
-    PropType.STRING: _K_STRING,
-    PropType.STRING8: _K_STRING8,
-    PropType.BINARY: _K_BINARY,
+# How _fast_row reads a column. PtypString, PtypString8 and PtypBinary differ by context (MS-OXCDATA
+# 2.11.2.1: ROP strings are bare and a ROP binary has a 16-bit COUNT; MS-OXCMAPIHTTP 2.2.1.1: in the
+# address book a HasValue byte comes first and the COUNT has 32 bits). _K_STRING and _K_AB_STRING must stay
+# 0 and 1 (and the two String8 kinds 1 apart): _fast_row adds the kind's offset to skip the HasValue byte.
+_K_STRING = 0
+_K_AB_STRING = 1
+_K_INT32 = 2
+_K_TIME = 3
+_K_ID = 4  # PtypInteger64 PidTagFolderId/ParentFolderId/Mid: the column's extra is FolderId or MessageId
+_K_BOOLEAN = 5
+_K_BINARY = 6
+_K_AB_BINARY = 7
+_K_STRING8 = 8
+_K_AB_STRING8 = 9
+_K_ERROR_CODE = 10
+_K_FIXED = 11  # another fixed-size number: the extra is (unpack_from, size)
+_K_READER = 12  # anything else (multi-valued, PtypGuid, PtypCurrency...): the extra is its compiled reader
+
+_CONTEXT_KINDS: dict[Context, dict[int, int]] = {
+    Context.ROP: {PropType.STRING: _K_STRING, PropType.STRING8: _K_STRING8, PropType.BINARY: _K_BINARY},
+    Context.ADDRESS_BOOK: {
+        PropType.STRING: _K_AB_STRING,
+        PropType.STRING8: _K_AB_STRING8,
+        PropType.BINARY: _K_AB_BINARY,
+    },
+}
+_SCALAR_KINDS: dict[int, int] = {
     PropType.INTEGER32: _K_INT32,
     PropType.BOOLEAN: _K_BOOLEAN,
     PropType.ERROR_CODE: _K_ERROR_CODE,
     PropType.TIME: _K_TIME,
 }
-"""Column types read in place; any other (multi-valued, 64-bit ids...) uses its compiled Reader function."""
+"""Fixed-size column types with a kind of their own (the same in both contexts: no HasValue byte)."""
+_FIXED: dict[int, tuple[Callable[[bytes, int], tuple[Any, ...]], int]] = {
+    PropType.INTEGER16: (struct.Struct("<h").unpack_from, 2),
+    PropType.INTEGER64: (struct.Struct("<q").unpack_from, 8),
+    PropType.FLOATING32: (struct.Struct("<f").unpack_from, 4),
+    PropType.FLOATING64: (struct.Struct("<d").unpack_from, 8),
+    PropType.FLOATING_TIME: (struct.Struct("<d").unpack_from, 8),
+}
+"""Fixed-size numbers whose value is what struct gives (an int or a float), read as _K_FIXED."""
+_MEMO_KINDS = frozenset({_K_STRING, _K_AB_STRING, _K_INT32, _K_BOOLEAN})
+"""Kinds whose values tend to repeat down a table (titles, message classes, flags), memoised per batch."""
 
-_FastPlan = tuple[tuple[PropertyTag, int, Callable[[Reader], Any]], ...]
+_FastColumn = tuple[PropertyTag, int, Any]
+_FastPlan = tuple[_FastColumn, ...]
 
 
 @functools.lru_cache(maxsize=128)
 def _fast_plan(columns: tuple[int, ...], ctx: Context, encoding: str) -> _FastPlan | None:
-    """(tag, kind, compiled reader) per column; None when rows of ``columns`` are not read in place (ROP
-    rows, a PtypUnspecified column)."""
-    if ctx is not Context.ADDRESS_BOOK:
-        return None
+    """(tag, kind, extra) per column; None when rows of ``columns`` are not read in place (a
+    PtypUnspecified column, whose type comes from each row)."""
     standard = _row_plan(columns, ctx, encoding).standard
     if standard is None:
         return None
-    return tuple((tag, _FAST_KINDS.get(tag.prop_type, _K_READER), read) for tag, read in standard)
+    by_context = _CONTEXT_KINDS[ctx]
+    plan: list[_FastColumn] = []
+    for tag, read in standard:
+        prop_type = tag.prop_type
+        kind = by_context.get(prop_type, _SCALAR_KINDS.get(prop_type, _K_READER))
+        extra: Any = read
+        if prop_type == PropType.INTEGER64 and tag.prop_id in _ID_PROPS:
+            kind, extra = _K_ID, _ID_PROPS[tag.prop_id]
+        elif kind == _K_READER and prop_type in _FIXED:
+            kind, extra = _K_FIXED, _FIXED[prop_type]
+        plan.append((tag, kind, extra))
+    return tuple(plan)
 
 
 _Memo = dict[Any, PropertyValue]
-_BatchColumns = tuple[tuple[PropertyTag, int, Callable[[Reader], Any], _Memo | None], ...]
+_BatchColumns = tuple[tuple[PropertyTag, int, Any, _Memo | None], ...]
 
 _MEMO_CHECK = 64
 """After this many rows of a batch, a column that repeated few values stops being memoised."""
@@ -340,14 +386,29 @@ _MEMO_KEEP = 48
 
 
 def _batch_columns(plan: _FastPlan) -> _BatchColumns:
-    """The plan with a fresh memo (raw value -> PropertyValue) for the string and 32-bit integer columns."""
-    return tuple((tag, kind, read, {} if kind in (_K_STRING, _K_INT32) else None) for tag, kind, read in plan)
+    """The plan with a fresh memo (raw value -> PropertyValue) for the columns of a kind in _MEMO_KINDS."""
+    return tuple((tag, kind, extra, {} if kind in _MEMO_KINDS else None) for tag, kind, extra in plan)
+
+
+_MEMO_MIN = 4
+"""Batches of fewer rows (a RopGetPropertiesSpecific row, a RopFindRow row) memoise nothing."""
+
+
+@functools.lru_cache(maxsize=128)
+def _plain_columns(
+    columns: tuple[int, ...], ctx: Context, encoding: str
+) -> tuple[_BatchColumns, _BatchColumns]:
+    """The fast plan of ``columns`` without memos, for standard and flagged rows: immutable, so made once."""
+    plan = _fast_plan(columns, ctx, encoding)
+    assert plan is not None
+    batch = tuple((tag, kind, extra, None) for tag, kind, extra in plan)
+    return batch, batch
 
 
 def _prune(columns: _BatchColumns) -> _BatchColumns:
     return tuple(
-        (tag, kind, read, memo if memo is not None and len(memo) <= _MEMO_KEEP else None)
-        for tag, kind, read, memo in columns
+        (tag, kind, extra, memo if memo is not None and len(memo) <= _MEMO_KEEP else None)
+        for tag, kind, extra, memo in columns
     )
 
 
@@ -356,40 +417,37 @@ class _NotFast(Exception):
 
 
 _new = object.__new__
+_new_int = int.__new__
 _pv_slots: Any = PropertyValue.__dict__
 _set_tag, _set_value, _set_flag = (_pv_slots[n].__set__ for n in ("tag", "value", "flag"))
 _row_slots: Any = PropertyRow.__dict__
 _set_row_flag, _set_row_values = (_row_slots[n].__set__ for n in ("flag", "values"))
+_unpack_u16 = struct.Struct("<H").unpack_from
 _unpack_u32 = struct.Struct("<I").unpack_from
 _unpack_i32 = struct.Struct("<i").unpack_from
 _unpack_u64 = struct.Struct("<Q").unpack_from
 _utf16le_decode = codecs.utf_16_le_decode
 
 
-def _new_value(tag: PropertyTag, value: Any, flag: int | None) -> PropertyValue:
-    pv = _new(PropertyValue)
-    _set_tag(pv, tag)
-    _set_value(pv, value)
-    _set_flag(pv, flag)
-    return pv
-
-
 def _fast_row(
     r: Reader,
     data: bytes,
     pos: int,
+    end: int,
     columns: tuple[_BatchColumns, _BatchColumns],
-    encoding: str,
     *,
+    encoding: str,
     shared: dict[tuple[PropertyTag, int | None], PropertyValue],
 ) -> tuple[PropertyRow, int]:
-    """The AddressBookPropertyRow at ``data[pos]`` (its Flag byte) and the index after it.
+    """The PropertyRow at ``data[pos]`` (its Flag byte) and the index after it, which is at most ``end``
+    (the end of ``r``'s window).
 
-    ``data`` ends where ``r``'s window ends, so a short row raises IndexError or struct.error; ``r`` is
-    only used (moved to the value) for the columns without an in-place reader. Any exception means "let
-    PropertyRow.decode read this row". ``columns`` are the columns with their memos for a standard and
-    for a flagged row (their values differ by Flag); ``shared`` holds the PropertyValue of each (column,
-    error code or None) met in a flagged row. Both are for the rows of one batch to share.
+    Reads may run past ``end`` (not past ``data``: they raise IndexError or struct.error there); a row that
+    does is refused at the end. ``r`` is only used (moved to the value) for the columns without an in-place
+    reader. Any exception means "let PropertyRow.decode read this row". ``columns`` are the columns with
+    their memos for a standard and for a flagged row (their values differ by Flag); ``shared`` holds the
+    PropertyValue of each (column, error code or None) met in a flagged row. Both are for the rows of one
+    batch to share.
     """
     row_flag = data[pos]
     pos += 1
@@ -399,7 +457,8 @@ def _fast_row(
     values: list[PropertyValue] = []
     append = values.append
     value: Any
-    for tag, kind, read, memo in columns[row_flag]:
+    key: Any = None
+    for tag, kind, extra, memo in columns[row_flag]:
         if row_flag:  # FlaggedPropertyRow: a Flag before each value (MS-OXCDATA 2.11.5)
             flag = data[pos]
             pos += 1
@@ -418,77 +477,94 @@ def _fast_row(
                     shared[tag, code] = pv
                 append(pv)
                 continue
-        if kind == _K_STRING:
-            if data[pos]:  # HasValue
-                start = pos + 1
-                end = data.find(b"\x00\x00", start)
-                while end >= 0 and (end - start) & 1:  # a NUL code unit is at an even distance
-                    if not data[end + 2]:  # "x\0" then the terminator (what find() from end + 1 gives)
-                        end += 1
+        if kind <= _K_AB_STRING:  # PtypString
+            if kind and not data[pos]:  # address book, HasValue 0
+                value = key = None
+                pos += 1
+            else:
+                start = pos + kind  # past the HasValue byte in the address book
+                stop = data.find(b"\x00\x00", start)
+                while stop >= 0 and (stop - start) & 1:  # a NUL code unit is at an even distance
+                    if not data[stop + 2]:  # "x\0" then the terminator (what find() from stop + 1 gives)
+                        stop += 1
                         break
-                    end = data.find(b"\x00\x00", end + 1)
-                if end < 0:
+                    stop = data.find(b"\x00\x00", stop + 1)
+                if stop < 0:
                     raise _NotFast
-                raw = data[start:end]
-                pos = end + 2
+                raw = data[start:stop]
+                pos = stop + 2
                 if memo is not None:
                     pv = memo.get(raw)
-                    if pv is None:
-                        pv = memo[raw] = _new_value(tag, _utf16le_decode(raw, "strict", True)[0], flag)
+                    if pv is not None:
+                        append(pv)
+                        continue
+                    key = raw
+                value = _utf16le_decode(raw, "strict", True)[0]
+        elif kind == _K_INT32:
+            key = value = _unpack_i32(data, pos)[0]
+            pos += 4
+            if memo is not None:
+                pv = memo.get(value)
+                if pv is not None:
                     append(pv)
                     continue
-                value = _utf16le_decode(raw, "strict", True)[0]
-            else:
-                value = None
-                pos += 1
+        elif kind == _K_TIME:
+            value = FileTime(_unpack_u64(data, pos)[0])
+            pos += 8
+        elif kind == _K_ID:
+            value = _new_int(extra, _unpack_u64(data, pos)[0])  # FolderId(...) without its range check
+            pos += 8
+        elif kind == _K_BOOLEAN:
+            key = value = data[pos] != 0
+            pos += 1
+            if memo is not None:
+                pv = memo.get(value)
+                if pv is not None:
+                    append(pv)
+                    continue
         elif kind == _K_BINARY:
+            start = pos + 2
+            pos = start + _unpack_u16(data, pos)[0]
+            value = data[start:pos]
+        elif kind == _K_AB_BINARY:
             if data[pos]:
                 start = pos + 5
                 pos = start + _unpack_u32(data, pos + 1)[0]
-                if pos > len(data):
-                    raise _NotFast
                 value = data[start:pos]
             else:
                 value = None
                 pos += 1
-        elif kind == _K_INT32:
-            value = _unpack_i32(data, pos)[0]
-            pos += 4
-            if memo is not None:
-                pv = memo.get(value)
-                if pv is None:
-                    pv = memo[value] = _new_value(tag, value, flag)
-                append(pv)
-                continue
-        elif kind == _K_STRING8:
-            if data[pos]:
-                start = pos + 1
-                end = data.find(b"\x00", start)
-                if end < 0:
-                    raise _NotFast
-                value = data[start:end].decode(encoding)
-                pos = end + 1
-            else:
+        elif kind <= _K_AB_STRING8:  # PtypString8
+            if kind == _K_AB_STRING8 and not data[pos]:
                 value = None
                 pos += 1
-        elif kind == _K_BOOLEAN:
-            value = data[pos] != 0
-            pos += 1
+            else:
+                start = pos + kind - _K_STRING8
+                stop = data.find(b"\x00", start)
+                if stop < 0:
+                    raise _NotFast
+                value = data[start:stop].decode(encoding)
+                pos = stop + 1
         elif kind == _K_ERROR_CODE:
             value = ErrorCode(_unpack_u32(data, pos)[0])
             pos += 4
-        elif kind == _K_TIME:
-            value = FileTime(_unpack_u64(data, pos)[0])
-            pos += 8
+        elif kind == _K_FIXED:
+            unpack, size = extra
+            value = unpack(data, pos)[0]
+            pos += size
         else:
             r.move_to(pos)
-            value = read(r)
+            value = extra(r)
             pos = r.window()[1]
         pv = _new(PropertyValue)
         _set_tag(pv, tag)
         _set_value(pv, value)
         _set_flag(pv, flag)
         append(pv)
+        if memo is not None:  # a memoised kind's value met for the first time in this batch
+            memo[key] = pv
+    if pos > end:
+        raise _NotFast
     row = _new(PropertyRow)
     _set_row_flag(row, row_flag)
     _set_row_values(row, tuple(values))

@@ -321,14 +321,7 @@ class Items(Field):
         self.read_one, self.write_one, self.min_size = read_one, write_one, min_size
 
     def read(self, r: Reader, s: Scope) -> None:
-        n = _count(s, self.count)
-        if n * self.min_size > r.remaining:
-            raise DecodeError(
-                f"{self.count} {n} needs at least {n * self.min_size} byte(s) but only {r.remaining} remain",
-                offset=r.offset,
-                field=self.count,
-                expected=f"a count that fits the {r.remaining} remaining byte(s)",
-            )
+        n = self._fitting_count(r, s)
         items: list[Any] = []
         s.values[self.name] = items
         for _ in range(n):
@@ -337,6 +330,17 @@ class Items(Field):
     def write(self, w: Writer, s: Scope) -> None:
         for item in self.get(s) or ():
             self.write_one(w, item, s)
+
+    def _fitting_count(self, r: Reader, s: Scope) -> int:
+        n = _count(s, self.count)
+        if n * self.min_size > r.remaining:
+            raise DecodeError(
+                f"{self.count} {n} needs at least {n * self.min_size} byte(s) but only {r.remaining} remain",
+                offset=r.offset,
+                field=self.count,
+                expected=f"a count that fits the {r.remaining} remaining byte(s)",
+            )
+        return n
 
 
 def _int_items(fmt: str, wrap: Callable[[int], Any] | None = None) -> tuple[Any, Any, int]:
@@ -624,7 +628,7 @@ def _need_columns(r: Reader, s: Scope, what: str) -> tuple[int, ...]:
 
 
 def _rd_row(r: Reader, s: Scope) -> PropertyRow:
-    return PropertyRow.decode(r, _need_columns(r, s, "this response"), Context.ROP)
+    return PropertyRow.decode_many(r, _need_columns(r, s, "this response"), 1, Context.ROP)[0]
 
 
 def _wr_row(w: Writer, v: Any, s: Scope) -> None:
@@ -634,9 +638,20 @@ def _wr_row(w: Writer, v: Any, s: Scope) -> None:
     v.encode(w, cols, Context.ROP)
 
 
-def Rows(name: str, count_name: str) -> Items:
-    """``count_name`` PropertyRows laid out by the table's columns (RopExpandRow)."""
-    return Items(name, count_name, _rd_row, _wr_row, 1)
+class Rows(Items):
+    """``count_name`` PropertyRows laid out by the table's columns (RopExpandRow), read as one batch."""
+
+    def __init__(self, name: str, count_name: str):
+        super().__init__(name, count_name, _rd_row, _wr_row, 1)
+
+    def read(self, r: Reader, s: Scope) -> None:
+        if s.columns is None:  # the first row says that the columns are unknown
+            super().read(r, s)
+            return
+        n = self._fitting_count(r, s)
+        rows: list[PropertyRow] = []
+        s.values[self.name] = rows
+        PropertyRow.decode_many(r, s.columns, n, Context.ROP, into=rows)
 
 
 class Row(Field):
@@ -665,7 +680,7 @@ class RecipientProperties(Field):
         if s.columns is None or n > len(s.columns):
             s.values[self.name] = r.rest()
         else:
-            s.values[self.name] = PropertyRow.decode(r, s.columns[:n], Context.ROP)
+            s.values[self.name] = PropertyRow.decode_many(r, s.columns[:n], 1, Context.ROP)[0]
 
     def write(self, w: Writer, s: Scope) -> None:
         v = self.get(s)
@@ -693,8 +708,7 @@ class FixedRows(Field):
             )
         rows: list[PropertyRow] = []
         s.values[self.name] = rows
-        for _ in range(n):
-            rows.append(PropertyRow.decode(r, self.columns, Context.ROP))
+        PropertyRow.decode_many(r, self.columns, n, Context.ROP, into=rows)
 
     def write(self, w: Writer, s: Scope) -> None:
         for row in self.get(s) or ():

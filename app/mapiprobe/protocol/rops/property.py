@@ -87,7 +87,7 @@ class RopGetPropertiesSpecificResponse(StandardResponse):
                 field="RowData",
                 expected="the PropertyTags of the RopGetPropertiesSpecific request",
             )
-        return cls(handle, PropertyRow.decode(r, tags, Context.ROP), tags)
+        return cls(handle, PropertyRow.decode_many(r, tags, 1, Context.ROP)[0], tags)
 
     def _encode_success(self, w: Writer) -> None:
         self.row_data.encode(w, self.property_tags, Context.ROP)

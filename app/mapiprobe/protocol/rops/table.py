@@ -136,7 +136,7 @@ def read_rows(r: Reader, count: int, columns: Sequence[int] | None, what: str) -
             expected="the column list of the preceding RopSetColumns",
         )
     assert columns is not None or count == 0
-    return tuple(PropertyRow.decode(r, columns or (), Context.ROP) for _ in range(count))
+    return tuple(PropertyRow.decode_many(r, columns or (), count, Context.ROP))
 
 
 @response_codec
