@@ -148,7 +148,10 @@ def test_normal_settings_with_mapihttp(sim: Simulator) -> None:
     )
     assert result.response.user is not None and result.response.user.legacy_dn == user.legacy_dn
     outcomes = _outcomes(result)
-    assert outcomes[Source.ROOT_DOMAIN] is Outcome.HTTP_ERROR  # the root web site answers 404
+    # The root web site answers 404. The candidates start together, and on a loaded machine the root's TLS
+    # handshake may not be done when autodiscover.<domain> has answered: it is then abandoned (seen once in
+    # a full run with both cores busy). Either way it is not the answer used.
+    assert outcomes[Source.ROOT_DOMAIN] in (Outcome.HTTP_ERROR, Outcome.ABANDONED)
     assert outcomes[Source.AUTODISCOVER_DOMAIN] is Outcome.SETTINGS
     ad = next(a for a in result.attempts if a.source is Source.AUTODISCOVER_DOMAIN)
     assert ad.resolved_address and ad.resolved_address.startswith("127.0.0.1:")
