@@ -369,32 +369,20 @@ def _parse_well_formed(data: bytes) -> Envelope | None:
     pos = 0
     tags: list[str] = []
     while True:  # meta-tags up to DONE
-        nl = data.find(b"\n", pos)
-        if nl < 0 or nl - pos > META_LINE_LIMIT + 1:
-            return None
-        line = data[pos:nl]
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if len(line) > META_LINE_LIMIT:
+        line, pos = _whole_line(data, pos, META_LINE_LIMIT)
+        if line is None:
             return None
         name = line.rstrip(b" \t").decode("latin-1").upper()
         if name not in META_TAGS:
             return None
         tags.append(name)
-        pos = nl + 1
         if name == "DONE":
             break
     headers: list[tuple[str, str]] = []
     while True:  # additional headers up to the empty line
-        nl = data.find(b"\n", pos)
-        if nl < 0 or nl - pos > MAX_LINE + 1:
+        line, pos = _whole_line(data, pos, MAX_LINE)
+        if line is None:
             return None
-        line = data[pos:nl]
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if len(line) > MAX_LINE:
-            return None
-        pos = nl + 1
         if not line:
             return Envelope(tuple(tags), tuple(headers), data[pos:], pos)
         name, sep, value = line.decode("latin-1").partition(":")
@@ -402,3 +390,15 @@ def _parse_well_formed(data: bytes) -> Envelope | None:
         if not sep or len(headers) >= MAX_HEADERS or not _TOKEN.fullmatch(name):
             return None
         headers.append((name, value.strip(" \t")))
+
+
+def _whole_line(data: bytes, pos: int, limit: int) -> tuple[bytes | None, int]:
+    """(the line at ``pos`` without its LF or CRLF, the index after it); None for the line when there is no LF
+    or the line is longer than ``limit``."""
+    nl = data.find(b"\n", pos)
+    if nl < 0 or nl - pos > limit + 1:
+        return None, pos
+    line = data[pos:nl]
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    return (line if len(line) <= limit else None), nl + 1

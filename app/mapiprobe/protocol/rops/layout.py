@@ -305,6 +305,19 @@ class TypedString(Field):
 # -- arrays --------------------------------------------------------------------------------------------------
 
 
+def _fitting_count(r: Reader, s: Scope, count: str, min_size: int) -> int:
+    """The value of the earlier field ``count``, refused when that many ``min_size``-byte items cannot fit."""
+    n = _count(s, count)
+    if n * min_size > r.remaining:
+        raise DecodeError(
+            f"{count} {n} needs at least {n * min_size} byte(s) but only {r.remaining} remain",
+            offset=r.offset,
+            field=count,
+            expected=f"a count that fits the {r.remaining} remaining byte(s)",
+        )
+    return n
+
+
 class Items(Field):
     """``count`` (an earlier field) elements read by ``read_one``, written by ``write_one``; ``min_size`` is
     the smallest element, so a hostile count fails before any allocation."""
@@ -332,15 +345,7 @@ class Items(Field):
             self.write_one(w, item, s)
 
     def _fitting_count(self, r: Reader, s: Scope) -> int:
-        n = _count(s, self.count)
-        if n * self.min_size > r.remaining:
-            raise DecodeError(
-                f"{self.count} {n} needs at least {n * self.min_size} byte(s) but only {r.remaining} remain",
-                offset=r.offset,
-                field=self.count,
-                expected=f"a count that fits the {r.remaining} remaining byte(s)",
-            )
-        return n
+        return _fitting_count(r, s, self.count, self.min_size)
 
 
 def _int_items(fmt: str, wrap: Callable[[int], Any] | None = None) -> tuple[Any, Any, int]:
@@ -428,14 +433,7 @@ class Array(Field):
         self.name, self.count, self.layout, self.min_size = name, count, layout, min_size
 
     def read(self, r: Reader, s: Scope) -> None:
-        n = _count(s, self.count)
-        if n * self.min_size > r.remaining:
-            raise DecodeError(
-                f"{self.count} {n} needs at least {n * self.min_size} byte(s) but only {r.remaining} remain",
-                offset=r.offset,
-                field=self.count,
-                expected=f"a count that fits the {r.remaining} remaining byte(s)",
-            )
+        n = _fitting_count(r, s, self.count, self.min_size)
         items: list[Values] = []
         s.values[self.name] = items
         for _ in range(n):
