@@ -11,8 +11,7 @@ Formats:
   (session timers and flags). Members are read one at a time, in session order: a stored or deflated one
   in one piece from its local header, checked against the directory's size and CRC-32 (inflated by ISA-L
   when python-isal is installed, else zlib), anything unusual through ``ZipFile.open`` (same bytes, same
-  notes on damage). The XML is parsed with entity resolution, DTDs and network access off (a document of a
-  shape lxml has already read is taken from its quoted values, see :class:`_SessionXml`). A zip whose
+  notes on damage). The XML is parsed with entity resolution, DTDs and network access off. A zip whose
   central directory is missing (a file cut off while Fiddler wrote it) is read member by member from its
   local headers, up to the cut.
 * **HAR 1.2**: JSON, read entry by entry through ``ijson`` so a large file never sits in memory whole.
@@ -36,7 +35,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -617,7 +616,7 @@ def _sessions(cap: Capture, members: Iterator[_Member]) -> Iterator[CapturedExch
     current: CapturedExchange | None = None
     have_response = False
     firsts: list[dict[str, str]] = [{}, {}]  # first values of the request's and the response's headers
-    session_xml = _SessionXml()
+    parser = _xml_parser()  # one per capture: lxml parsers are not shared between threads
     seen: dict[str, _Field] = {}  # header lines already split
     urls: dict[str, str] = {}  # URLs already redacted
     for number, digits, part, name, data, note in members:
@@ -637,7 +636,7 @@ def _sessions(cap: Capture, members: Iterator[_Member]) -> Iterator[CapturedExch
             if (first := _fill_response(current, data, seen)) is not None:
                 firsts[1] = first
         else:
-            _read_session_xml(current, data, session_xml)
+            _read_session_xml(current, data, parser)
     if current is not None:
         yield _finish_saz(current, have_response, firsts)
 
@@ -662,135 +661,29 @@ def _xml_parser() -> etree.XMLParser:
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)  # bytes: ASCII case only, as bytes.upper()
 
 
-def _read_session_xml(ex: CapturedExchange, data: bytes, reader: _SessionXml) -> None:
+def _read_session_xml(ex: CapturedExchange, data: bytes, parser: etree.XMLParser) -> None:
     if _DOCTYPE.search(data, 0, 4096):
         ex.notes.append(f"the session's timers ({ex.source}_m.xml) carry a DOCTYPE: not read (entities)")
         return
-    if reader.read_known(ex, data):
-        return
     try:
-        root = etree.fromstring(data, reader.parser)
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         ex.notes.append(f"the session's timers ({ex.source}_m.xml) are not readable XML: {exc}")
         return
-    timers = root.iter("{*}SessionTimers", "SessionTimers")
-    flags = root.iter("{*}SessionFlag", "SessionFlag")
-    _fill_timers(ex, [t.get for t in timers], [f.get for f in flags])
-
-
-_Get = Callable[[str], str | None]
-_COUNTS = ("DNSTime", "TCPConnectTime", "HTTPSHandshakeTime", "GatewayTime")  # whole milliseconds
-
-
-def _fill_timers(ex: CapturedExchange, timers: Iterable[_Get], flags: Iterable[_Get]) -> None:
-    """Timers and peer address from the attributes of the SessionTimers and SessionFlag elements, each
-    list in document order (``get`` of each element)."""
     marks: dict[str, float] = {}
-    for get in timers:
-        for name, when in zip(_TIMERS, map(_timer_time, map(get, _TIMERS)), strict=True):
+    for timers in root.iter("{*}SessionTimers", "SessionTimers"):
+        for name, when in zip(_TIMERS, map(_timer_time, map(timers.get, _TIMERS)), strict=True):
             if when is not None and when > 0:
                 marks[name] = when
-        for name in _COUNTS:
-            value = get(name)
+        for name in ("DNSTime", "TCPConnectTime", "HTTPSHandshakeTime", "GatewayTime"):  # whole ms
+            value = timers.get(name)
             if value and value.lstrip("-").isdigit() and int(value) >= 0:
                 marks[name] = float(value)
-    for get in flags:
-        if (get("N") or "").lower() == "x-hostip" and get("V"):
-            ex.peer_address = get("V")
+    for flag in root.iter("{*}SessionFlag", "SessionFlag"):
+        if (flag.get("N") or "").lower() == "x-hostip" and flag.get("V"):
+            ex.peer_address = flag.get("V")
     ex.started_at = marks.get("ClientBeginRequest") or marks.get("ClientConnected")
     ex.timings = _saz_timings(marks)
-
-
-_XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>'
-_PLAIN_VALUE = bytes(range(0x20, 0x7F)).translate(None, b"\"&'<>]")  # changes no parse where it stands
-_SHAPES = 64
-"""Most document shapes a capture reader remembers."""
-
-
-@dataclass(slots=True)
-class _Shape:
-    """Where, in a document of one shape, the attributes read are: the index of each quoted value (in the
-    document split at double quotes) that is the value of a SessionTimers attribute or of a SessionFlag's
-    ``N`` and ``V``, per element in document order."""
-
-    timers: list[tuple[tuple[str, ...], tuple[int, ...]]]  # per element: attribute names, value indexes
-    flags: list[tuple[tuple[str, ...], tuple[int, ...]]]
-
-
-class _SessionXml:
-    """Reads the ``_m.xml`` documents of one capture: an lxml parser, and the shapes of documents seen.
-
-    Fiddler writes every session's document from one template: only the double-quoted values change. The
-    *shape* of a document is its text with those values left out. The second time a shape comes, lxml parses
-    it once with a marker in place of each value, and the markers found in the SessionTimers and SessionFlag
-    attributes say which value is which: lxml itself tells. After that a document of that shape whose values
-    are plain (printable ASCII without ``"&'<>]``, so that no value can change how the rest parses or be
-    changed by the parser) is read by splitting it at its quotes, and gives what lxml would give. Anything
-    else (a shape with comments, namespaces, a DOCTYPE, single quotes inside values...) is parsed by lxml.
-    """
-
-    def __init__(self) -> None:
-        self.parser = _xml_parser()
-        self.shapes: dict[str, _Shape | int | None] = {}  # seen once (1), known, or not to be known (None)
-
-    def read_known(self, ex: CapturedExchange, data: bytes) -> bool:
-        """Fill ``ex`` from a document of a known shape; False when lxml is to parse it."""
-        if not data.startswith(_XML_DECLARATION):
-            return False
-        parts = data[len(_XML_DECLARATION) :].decode("latin-1").split('"')
-        if len(parts) % 2 == 0 or "".join(parts[1::2]).encode("latin-1").translate(None, _PLAIN_VALUE):
-            return False
-        key = '""'.join(parts[0::2])
-        shape = self.shapes.get(key, 0)
-        if shape == 0:  # a new shape: parsed by lxml (most shapes of a capture come many times)
-            if len(self.shapes) >= _SHAPES:
-                self.shapes.clear()
-            self.shapes[key] = 1
-            return False
-        if shape == 1:  # the second of its shape: learn where its values are
-            shape = self.shapes[key] = self._learn(parts)
-        if not isinstance(shape, _Shape):
-            return False
-        value = parts.__getitem__
-        timers = [dict(zip(names, map(value, where), strict=True)).get for names, where in shape.timers]
-        flags = [dict(zip(names, map(value, where), strict=True)).get for names, where in shape.flags]
-        _fill_timers(ex, timers, flags)
-        return True
-
-    def _learn(self, parts: list[str]) -> _Shape | None:
-        """The shape of a document split at its quotes, from lxml's reading of it with markers for values."""
-        markup = "".join(parts[0::2])
-        if "xml" in markup or "<!" in markup or "~" in markup:
-            return None  # namespaces, xml:space..., comments, CDATA, DOCTYPE: their values matter
-        marked = list(parts)
-        marked[1::2] = [f"~{i}~" for i in range(1, len(parts), 2)]  # "~": no marker can be in the markup
-        try:
-            root = etree.fromstring(_XML_DECLARATION + '"'.join(marked).encode("latin-1"), self.parser)
-        except etree.XMLSyntaxError:
-            return None
-        shape = _Shape([], [])
-        for found, names in (
-            (shape.timers, (*_TIMERS, *_COUNTS)),
-            (shape.flags, ("N", "V")),
-        ):
-            tag = "SessionTimers" if found is shape.timers else "SessionFlag"
-            for element in root.iter("{*}" + tag, tag):
-                attrs = [(name, element.get(name)) for name in names]
-                present = [(name, value) for name, value in attrs if value is not None]
-                if any(not _is_marker(value, len(parts)) for _, value in present):
-                    return None  # a value made of more than one quoted piece
-                found.append(
-                    (tuple(name for name, _ in present), tuple(int(value[1:-1]) for _, value in present))
-                )
-        return shape
-
-
-def _is_marker(value: str, parts: int) -> bool:
-    """``~<i>~`` for an odd ``i`` below ``parts``: one whole quoted value of the document."""
-    digits = value[1:-1]
-    if len(value) < 3 or value[0] != "~" or value[-1] != "~" or not (digits.isascii() and digits.isdigit()):
-        return False
-    return int(digits) % 2 == 1 and int(digits) < parts
 
 
 def _iso_time(text: str | None) -> float | None:
