@@ -157,8 +157,10 @@ def test_rpc_http_session_closed_cleanly_reads_disconnected() -> None:
     """A session that ran over RPC/HTTP and was closed is not a failure: the plain word, like MAPI/HTTP's."""
     closed = live(protocol=RPC_HTTP, state=SessionState.DISCONNECTED)
     assert status_row(closed, [rec(1)], now=0).status == "Disconnected"
-    failed = live(protocol=RPC_HTTP, state=SessionState.DISCONNECTED, error="HTTP 503 from the RPC proxy")
-    assert status_row(failed, [rec(1)], now=0).status == "Not connected: HTTP 503 from the RPC proxy"
+    remark = live(protocol=RPC_HTTP, state=SessionState.DISCONNECTED, error="closed after Compare protocols")
+    assert status_row(remark, [rec(1)], now=0).status == "Disconnected: closed after Compare protocols"
+    failed = live(protocol=RPC_HTTP, state=SessionState.FAILED, error="HTTP 503 from the RPC proxy")
+    assert status_row(failed, [rec(1)], now=0).status == "Failed: HTTP 503 from the RPC proxy"
 
 
 def test_elapsed_time_units() -> None:

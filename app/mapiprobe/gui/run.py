@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # imported where used: the window shows before the session la
     from mapiprobe.session.addressbook import AddressBookSession, AddressList
     from mapiprobe.session.autodiscover import ConsentCallback, DiscoveryResult, ProgressCallback
     from mapiprobe.session.mailbox import Folder, MailboxSession
+    from mapiprobe.session.mailbox_transport import MailboxRoute
     from mapiprobe.session.mapihttp_disabled import Comparison
     from mapiprobe.transport.auth import Credentials, Secret
     from mapiprobe.transport.client import ConnectionOptions
@@ -112,25 +113,25 @@ def raw_xml(result: DiscoveryResult, trace: Trace) -> tuple[str, str]:
 
 def mailbox_target(result: DiscoveryResult) -> tuple[str, str] | None:
     """(mailbox URL, legacy DN) as Outlook would choose: MAPI/HTTP when offered, else the RPC/HTTP proxy
-    (Autodiscover's EXHTTP/EXPR blocks); None when the answer names neither."""
-    from mapiprobe.session.mailbox_transport import RouteError, mailbox_route
-
-    try:
-        route = mailbox_route(result.response)
-    except RouteError:
-        return None
-    return route.url, route.legacy_dn
+    (Autodiscover's EXHTTP/EXPR blocks); None when the answer names neither (:func:`route_problem`: why)."""
+    route = _route(result)
+    return None if isinstance(route, str) else (route.url, route.legacy_dn)
 
 
 def route_problem(result: DiscoveryResult) -> str:
-    """Why :func:`mailbox_target` found no endpoint in the answer, in words."""
+    """Why :func:`mailbox_target` found no endpoint in the answer, in words ("" when it found one)."""
+    route = _route(result)
+    return route if isinstance(route, str) else ""
+
+
+def _route(result: DiscoveryResult) -> MailboxRoute | str:
+    """The mailbox route of the answer, or the reason there is none."""
     from mapiprobe.session.mailbox_transport import RouteError, mailbox_route
 
     try:
-        mailbox_route(result.response)
+        return mailbox_route(result.response)
     except RouteError as exc:
         return str(exc)
-    return "no problem found"
 
 
 def address_book_url(result: DiscoveryResult) -> str | None:

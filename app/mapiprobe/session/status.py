@@ -299,8 +299,8 @@ def status_row(
     state = _state_value(session.state)
     live = state in ("connected", "idle-pinging")
     status = _STATUS_WORDS.get(state, state)
-    if session.protocol == RPC_HTTP and not live and session.error:
-        status = f"Not connected: {session.error}"
+    if session.protocol == RPC_HTTP and not live and session.error and not mine:
+        status = f"Not connected: {session.error}"  # offered by Autodiscover, never reached (no request sent)
     elif session.error and not live:  # a session closed without an error keeps its plain word (Disconnected)
         status = f"{status}: {session.error}"
     elapsed = (
