@@ -141,21 +141,17 @@ class Controller(QObject):
         if counts:
             self._begin()
 
-        def on_ok(value: Any) -> None:
-            try:
-                ok(value)
-            finally:
-                if counts:
-                    self._end()
+        def then(callback: Callable[[Any], None]) -> Callable[[Any], None]:
+            def run(outcome: Any) -> None:
+                try:
+                    callback(outcome)
+                finally:
+                    if counts:
+                        self._end()
 
-        def on_failed(exc: BaseException) -> None:
-            try:
-                failed(exc)
-            finally:
-                if counts:
-                    self._end()
+            return run
 
-        self.runner.submit(work, on_ok, on_failed, name=name)
+        self.runner.submit(work, then(ok), then(failed), name=name)
 
     def start(self, account: Account) -> bool:
         """Begin a run for ``account``; False (and a message) when the input cannot be used."""
